@@ -53,6 +53,7 @@ type AlertReport struct {
 	ObservedAt time.Time // when opsreview received or read the report
 	Road       Road
 	Source     string   // the configured source name ("" for the webhook)
+	Team       string   // the owning team by config match labels; "" is unassigned
 	Silenced   bool     // Alertmanager reported the alert as silenced
 	Flags      []string // what was changed to make the report storable (truncated, escaped)
 }

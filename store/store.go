@@ -1,0 +1,135 @@
+// Package store owns every SQL statement of opsreview: the Postgres schema, its migrations, and the
+// reads and writes of each aggregate (one file each).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// ErrNotFound is returned when the row asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps errors that mean Postgres could not be reached or is shutting down; callers
+// answer 503 so that clients (Alertmanager) retry.
+var ErrUnavailable = errors.New("database unavailable")
+
+// Store is opsreview's Postgres store. Writes go to the primary; page reads may go to a replica.
+type Store struct {
+	db   *sqlx.DB
+	read *sqlx.DB
+}
+
+// Open connects to Postgres (and to a read replica when readURL is set) and checks the connection.
+func Open(ctx context.Context, url, readURL string) (*Store, error) {
+	db, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, read: db}
+	if readURL != "" {
+		if s.read, err = connect(ctx, readURL); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read replica: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func connect(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to database: %w", classify(err))
+	}
+	return db, nil
+}
+
+// DB returns the primary connection pool (for tests and tools).
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	if s.read != s.db {
+		s.read.Close()
+	}
+	return s.db.Close()
+}
+
+// Ping checks that the primary answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction on the primary and commits it; any error rolls back.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return classify(fmt.Errorf("committing: %w", err))
+	}
+	return nil
+}
+
+// classify marks connection-level failures as ErrUnavailable, keeping the original error.
+func classify(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var ne net.Error
+	var oe *net.OpError
+	var pe *pq.Error
+	switch {
+	case errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn),
+		errors.As(err, &ne), errors.As(err, &oe):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.As(err, &pe):
+		switch pe.Code.Class() {
+		case "08", "53", "57": // connection exception, insufficient resources, operator intervention
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if pe.Code == "40001" || pe.Code == "40P01" { // serialization failure, deadlock: retryable
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	if isConnText(err.Error()) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+func isConnText(s string) bool {
+	for _, p := range []string{"connection refused", "connection reset", "broken pipe", "unexpected EOF",
+		"no such host", "i/o timeout", "the database system is", "server closed the connection"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
