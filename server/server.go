@@ -84,11 +84,11 @@ func New(opts Options) (*Server, error) {
 		DisableStartupMessage: true,
 		// A little above webhook.max_body, so the webhook handler answers an oversize body with its own
 		// JSON 413; fasthttp refuses anything larger before reading it.
-		BodyLimit:             int(opts.Config.Webhook.MaxBody) + 1<<20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          s.handleError,
+		BodyLimit:    int(opts.Config.Webhook.MaxBody) + 1<<20,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorHandler: s.handleError,
 	})
 	if err := s.routes(); err != nil {
 		return nil, err
