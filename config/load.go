@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -50,8 +51,9 @@ func load(path string) (*Config, error) {
 	if len(problems) == 0 {
 		problems = c.readSecrets()
 	}
-	if err := c.Validate(); err != nil {
-		problems = append(problems, err.(Problems)...)
+	var invalid Problems
+	if errors.As(c.Validate(), &invalid) {
+		problems = append(problems, invalid...)
 	}
 	if len(problems) > 0 {
 		return nil, problems
