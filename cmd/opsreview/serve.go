@@ -132,11 +132,11 @@ func collectOnce(ctx context.Context, g globalFlags, stderr io.Writer) error {
 	return errors.New("collect: no collectors yet")
 }
 
+// checkConfig prints the effective config with every secret masked; a bad config is an error.
 func checkConfig(path string, stdout io.Writer) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return fmt.Errorf("bad config: %s", oneLine(err))
 	}
-	fmt.Fprintf(stdout, "%+v\n", cfg.Listen)
-	return nil
+	return cfg.WriteYAML(stdout)
 }
