@@ -34,8 +34,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if code >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", code, "err", err)
 	}
-	if strings.HasPrefix(c.Path(), "/api/") || !s.canRenderPages() {
+	if strings.HasPrefix(c.Path(), "/api/") {
 		return c.Status(code).JSON(fiber.Map{"error": msg})
 	}
-	return s.renderError(c, code, msg)
+	if code == fiber.StatusBadRequest {
+		// The reason is ours (a parameter that did not parse), never alert text: safe to show.
+		v := NewErrorView(code, s.now())
+		v.Message = msg
+		return s.render.Render(c, code, "error", v)
+	}
+	return s.render.RenderError(c, code)
 }

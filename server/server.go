@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsreview/opsreview/config"
 	"github.com/opsreview/opsreview/store"
+	"github.com/opsreview/opsreview/templates"
 )
 
 // Options is everything the server needs. Config, Store, Logger and Registry are required.
@@ -59,6 +60,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	app     *fiber.App
+	render  *Renderer
 	metrics *metrics
 }
 
@@ -79,6 +81,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if s.render, err = NewRenderer(templates.FS); err != nil {
+		return nil, fmt.Errorf("loading templates: %w", err)
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "opsreview",
 		DisableStartupMessage: true,
