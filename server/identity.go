@@ -23,3 +23,13 @@ func (s *Server) actor(c *fiber.Ctx) string {
 	}
 	return "anonymous"
 }
+
+// csrfLocal is where the auth middleware leaves the request's CSRF token for forms to embed.
+const csrfLocal = "opsreview.csrf"
+
+// csrfToken returns the CSRF token forms must send back (hidden field csrf_token, or the
+// X-CSRF-Token header that static/app.js adds to every htmx request from <meta name="csrf-token">).
+func (s *Server) csrfToken(c *fiber.Ctx) string {
+	v, _ := c.Locals(csrfLocal).(string)
+	return v
+}
