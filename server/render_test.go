@@ -238,7 +238,8 @@ func TestNewRendererChecksPages(t *testing.T) {
 		want  string
 	}{
 		{"missing page", fstest.MapFS{"layout.html": layout}, "pattern matches no files"},
-		{"no content block", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`hi`)}}, `defines no "content"`},
+		{"no content block", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`hi`)}}, `no "content" block`},
+		{"no layout", fstest.MapFS{"layout.html": good, "p.html": good}, `no "layout" block`},
 		{"parse error", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`{{define "content"}}{{.X}`)}}, "parsing page"},
 		{"escape error", fstest.MapFS{"layout.html": layout,
 			"p.html": {Data: []byte(`{{define "content"}}<a {{if .}}href="{{end}}>x</a>{{end}}`)}}, "branches end in different contexts"},
