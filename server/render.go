@@ -81,8 +81,10 @@ func newRenderer(files fs.FS, specs []pageSpec) (*Renderer, error) {
 		if _, err := t.ParseFS(files, names...); err != nil {
 			return nil, fmt.Errorf("parsing page %q: %w", p.name, err)
 		}
-		if t.Lookup("content") == nil {
-			return nil, fmt.Errorf("page %q defines no \"content\" block", p.name)
+		for _, block := range []string{"layout", "content"} {
+			if t.Lookup(block) == nil {
+				return nil, fmt.Errorf("page %q: no %q block is defined", p.name, block)
+			}
 		}
 		if err := escapeNow(t); err != nil {
 			return nil, fmt.Errorf("page %q: %w", p.name, err)

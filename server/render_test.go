@@ -115,7 +115,7 @@ func TestRenderEpisodesPage(t *testing.T) {
 		`href="/alerts/CheckoutErrorBudgetBurn"`, `<span class="unassigned">unassigned</span>`,
 		`<span class="k">service</span>=<span class="v">checkout</span>`,
 		`class="badge badge-firing">firing</span>`, `>backfilled</span>`, `>silenced</span>`,
-		`>labels truncated</span>`, `<td class="num">4m</td>`, `<td class="num">3h 00m</td>`,
+		`>labels truncated</span>`, `class="num">4m</td>`, `class="num">3h 00m</td>`,
 		`data-ago>42 min ago</time>`, `Wed 18 Nov 14:18`,
 		`href="http://prometheus:9090/graph?g0.expr=up"`)
 	mustNotContain(t, body, "DEMO DATA", `<span class="k">alertname</span>`)
@@ -172,7 +172,7 @@ func TestRenderFragmentOnHTMXRequest(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	mustContain(t, body, `<table class="data episodes">`, "CheckoutErrorBudgetBurn")
+	mustContain(t, body, `<table class="data stack episodes">`, "CheckoutErrorBudgetBurn")
 	mustNotContain(t, body, "<!doctype", "<html", "<head", "<nav", "</body>")
 	if !strings.Contains(resp.Header.Get("Vary"), "HX-Request") {
 		t.Errorf("Vary %q lacks HX-Request", resp.Header.Get("Vary"))
@@ -238,7 +238,8 @@ func TestNewRendererChecksPages(t *testing.T) {
 		want  string
 	}{
 		{"missing page", fstest.MapFS{"layout.html": layout}, "pattern matches no files"},
-		{"no content block", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`hi`)}}, `defines no "content"`},
+		{"no content block", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`hi`)}}, `no "content" block`},
+		{"no layout", fstest.MapFS{"layout.html": good, "p.html": good}, `no "layout" block`},
 		{"parse error", fstest.MapFS{"layout.html": layout, "p.html": {Data: []byte(`{{define "content"}}{{.X}`)}}, "parsing page"},
 		{"escape error", fstest.MapFS{"layout.html": layout,
 			"p.html": {Data: []byte(`{{define "content"}}<a {{if .}}href="{{end}}>x</a>{{end}}`)}}, "branches end in different contexts"},
