@@ -5,11 +5,20 @@ import (
 	"time"
 )
 
-// StartTolerance is how much earlier than a stored episode's start a report may begin and still be
-// that episode. Two Prometheus replicas evaluate the same rule up to one evaluation interval apart, so
-// their alerts carry slightly different startsAt; a real re-fire is at least two intervals later
-// (one to resolve, one to fire again).
+// StartTolerance is how far apart two reports' starts may be and still be one episode when the
+// rule's evaluation interval is unknown.
 const StartTolerance = time.Minute
+
+// ToleranceFor is the start tolerance for a rule evaluated every interval. Two Prometheus replicas
+// evaluate the same rule up to one interval apart, so their alerts carry startsAt up to one interval
+// apart; a real re-fire starts at least two intervals later (one to resolve, one to fire again).
+// One and a half intervals tells the two apart.
+func ToleranceFor(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return StartTolerance
+	}
+	return interval * 3 / 2
+}
 
 // infinity stands for the end of an open episode when comparing intervals.
 var infinity = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -31,11 +40,17 @@ func reportSpan(r AlertReport) (time.Time, time.Time) {
 }
 
 // Match returns the index of the stored episode the report belongs to, or -1 when it is a new one.
-// eps are episodes of the report's fingerprint. An episode that starts within tol of the report is
-// that episode (replicas differ by up to one evaluation); failing that, one whose interval overlaps
-// the report's span. Among several, the nearest start wins.
+// eps are episodes of the report's fingerprint. An episode that starts at most tol after the report
+// is that episode (replicas differ by up to one evaluation); failing that, one whose interval
+// overlaps the report's span. Among several, the nearest start wins.
 func Match(eps []Episode, r AlertReport, tol time.Duration) int {
-	if i := nearest(eps, r, func(e Episode) bool { return absDur(e.StartsAt.Sub(r.StartsAt)) <= tol }); i >= 0 {
+	// A stored episode starting a little after the report is the same one, unless the report is an
+	// interval that ended before it began (a quick re-fire is a new episode).
+	near := func(e Episode) bool {
+		d := e.StartsAt.Sub(r.StartsAt)
+		return d >= 0 && d <= tol && (r.Firing() || !r.EndsAt.Before(e.StartsAt))
+	}
+	if i := nearest(eps, r, near); i >= 0 {
 		return i
 	}
 	lo, hi := reportSpan(r)

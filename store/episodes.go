@@ -75,8 +75,8 @@ func (s *Store) IngestAlerts(ctx context.Context, reports []review.AlertReport, 
 type ingested []int64
 
 // ingestEpisodes reconciles reports with stored episodes in a constant number of statements however
-// many reports there are: lock the fingerprints, read their recent episodes, decide in Go
-// (review.Reconcile), write the changes in one UPDATE and one INSERT.
+// many reports there are: lock the fingerprints, read their recent episodes and their rules'
+// evaluation intervals, decide in Go (review.Reconcile), write the changes in one UPDATE and one INSERT.
 func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) (ingested, error) {
 	if len(reports) == 0 {
 		return nil, nil
@@ -137,6 +137,10 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 		stored[uint64(r.Fingerprint)] = append(stored[uint64(r.Fingerprint)], r.episode())
 	}
 
+	tols, err := tolerances(ctx, tx, reports)
+	if err != nil {
+		return nil, err
+	}
 	results := map[uint64]review.Reconciled{}
 	var changed, added []review.Episode
 	for _, fp := range fps {
@@ -144,7 +148,7 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 		for j, i := range byFP[fp] {
 			rs[j] = reports[i]
 		}
-		res := review.Reconcile(stored[fp], rs, review.StartTolerance)
+		res := review.Reconcile(stored[fp], rs, tols[rs[0].Alertname()])
 		results[fp] = res
 		for i, e := range res.Episodes {
 			switch {
@@ -175,10 +179,42 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 			}
 		}
 		for _, i := range byFP[fp] {
-			if j := review.Match(res.Episodes, reports[i], review.StartTolerance); j >= 0 {
+			if j := review.Match(res.Episodes, reports[i], tols[reports[i].Alertname()]); j >= 0 {
 				out[i] = res.Episodes[j].ID
 			}
 		}
+	}
+	return out, nil
+}
+
+// tolerances returns, per alertname, how far apart two starts may be and still be one episode: one
+// and a half of the rule's evaluation interval when the rules collector has seen the rule.
+func tolerances(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) (map[string]time.Duration, error) {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range reports {
+		if n := r.Alertname(); !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	var rows []struct {
+		Alertname string  `db:"alertname"`
+		Seconds   float64 `db:"seconds"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `
+		SELECT alertname, min(group_interval_seconds) AS seconds
+		FROM alert_rules
+		WHERE alertname = ANY($1) AND gone_at IS NULL AND group_interval_seconds > 0
+		GROUP BY alertname`, pq.Array(names)); err != nil {
+		return nil, fmt.Errorf("reading rule evaluation intervals: %w", err)
+	}
+	out := make(map[string]time.Duration, len(names))
+	for _, n := range names {
+		out[n] = review.StartTolerance
+	}
+	for _, r := range rows {
+		out[r.Alertname] = review.ToleranceFor(time.Duration(r.Seconds * float64(time.Second)))
 	}
 	return out, nil
 }
