@@ -2,15 +2,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole configuration file. Keys may be added, never renamed: users' files depend on them.
@@ -37,7 +29,7 @@ type Database struct {
 	ReadURL string `yaml:"read_url"`
 }
 
-// Webhook configures the Alertmanager webhook receiver.
+// Webhook configures the Alertmanager webhook receiver. Load fills Token from TokenFile.
 type Webhook struct {
 	Token     string   `yaml:"token"`
 	TokenFile string   `yaml:"token_file"`
@@ -102,7 +94,8 @@ type AlertmanagerSource struct {
 	HTTP     `yaml:",inline"`
 }
 
-// HTTP is how a source is reached: extra headers and optional credentials read from files.
+// HTTP is how a source is reached: extra headers and optional credentials. Load fills
+// BearerToken and BasicAuth.Password from their files.
 type HTTP struct {
 	Headers         map[string]string `yaml:"headers"`
 	BearerToken     string            `yaml:"bearer_token"`
@@ -159,77 +152,10 @@ type AuthProxy struct {
 }
 
 // AuthBasic lists users with bcrypt hashes, inline or in a file of "name:hash" lines.
+// With mode basic, Load adds the users of UsersFile to Users.
 type AuthBasic struct {
 	Users     map[string]string `yaml:"users"`
 	UsersFile string            `yaml:"users_file"`
-}
-
-// Load reads the file at path (none: defaults only), applies DATABASE_URL, fills defaults,
-// reads secrets from files and validates.
-func Load(path string) (*Config, error) {
-	c := &Config{}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading config: %w", err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("parsing config %s: %w", path, err)
-		}
-	}
-	if v := os.Getenv("DATABASE_URL"); v != "" {
-		c.Database.URL = v
-	}
-	if v := os.Getenv("OPSREVIEW_LISTEN"); v != "" {
-		c.Listen = v
-	}
-	c.applyDefaults()
-	if err := c.readSecrets(); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func (c *Config) readSecrets() error {
-	read := func(file, what string, dst *string) error {
-		if file == "" {
-			return nil
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", what, err)
-		}
-		*dst = strings.TrimSpace(string(b))
-		return nil
-	}
-	if err := read(c.Webhook.TokenFile, "webhook.token_file", &c.Webhook.Token); err != nil {
-		return err
-	}
-	for i := range c.Sources.Prometheus {
-		h := &c.Sources.Prometheus[i].HTTP
-		if err := h.readSecrets(read, "sources.prometheus["+c.Sources.Prometheus[i].Name+"]"); err != nil {
-			return err
-		}
-	}
-	for i := range c.Sources.Alertmanager {
-		h := &c.Sources.Alertmanager[i].HTTP
-		if err := h.readSecrets(read, "sources.alertmanager["+c.Sources.Alertmanager[i].Name+"]"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (h *HTTP) readSecrets(read func(file, what string, dst *string) error, where string) error {
-	if err := read(h.BearerTokenFile, where+".bearer_token_file", &h.BearerToken); err != nil {
-		return err
-	}
-	return read(h.BasicAuth.PasswordFile, where+".basic_auth.password_file", &h.BasicAuth.Password)
 }
 
 // TeamByName returns the named team, or nil.

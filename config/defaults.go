@@ -24,31 +24,7 @@ func (c *Config) applyDefaults() {
 		c.Webhook.MaxBody = 32 << 20
 	}
 	for i := range c.Teams {
-		t := &c.Teams[i]
-		if t.Timezone == "" {
-			t.Timezone = "UTC"
-		}
-		if len(t.BusinessHours.Days) == 0 {
-			t.BusinessHours.Days = []string{"mon", "tue", "wed", "thu", "fri"}
-		}
-		if t.BusinessHours.Start == "" {
-			t.BusinessHours.Start = "08:00"
-		}
-		if t.BusinessHours.End == "" {
-			t.BusinessHours.End = "18:00"
-		}
-		if t.SleepHours.Start == "" {
-			t.SleepHours.Start = "22:00"
-		}
-		if t.SleepHours.End == "" {
-			t.SleepHours.End = "08:00"
-		}
-		if t.ToilBudget == 0 {
-			t.ToilBudget = Duration(20 * time.Hour)
-		}
-		if t.MinutesPerPage == 0 {
-			t.MinutesPerPage = 15
-		}
+		c.Teams[i].applyDefaults()
 	}
 	if c.Alerts.FlapThreshold == 0 {
 		c.Alerts.FlapThreshold = Duration(5 * time.Minute)
@@ -112,5 +88,33 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Auth.Proxy.Header == "" {
 		c.Auth.Proxy.Header = "X-Forwarded-User"
+	}
+}
+
+// applyDefaults fills a team's unset keys: UTC, Mon–Fri 08–18 business, 22–08 sleep.
+func (t *Team) applyDefaults() {
+	if t.Timezone == "" {
+		t.Timezone = "UTC"
+	}
+	if len(t.BusinessHours.Days) == 0 {
+		t.BusinessHours.Days = []string{"mon", "tue", "wed", "thu", "fri"}
+	}
+	if t.BusinessHours.Start == "" {
+		t.BusinessHours.Start = "08:00"
+	}
+	if t.BusinessHours.End == "" {
+		t.BusinessHours.End = "18:00"
+	}
+	if t.SleepHours.Start == "" {
+		t.SleepHours.Start = "22:00"
+	}
+	if t.SleepHours.End == "" {
+		t.SleepHours.End = "08:00"
+	}
+	if t.ToilBudget == 0 {
+		t.ToilBudget = Duration(20 * time.Hour)
+	}
+	if t.MinutesPerPage == 0 {
+		t.MinutesPerPage = 15
 	}
 }

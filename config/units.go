@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -48,19 +49,19 @@ var byteUnits = []struct {
 	{"B", 1},
 }
 
-// ParseByteSize parses a size such as 32MiB.
+// ParseByteSize parses a size such as 32MiB: a whole number with an optional unit.
 func ParseByteSize(s string) (ByteSize, error) {
-	s = strings.TrimSpace(s)
+	num := strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range byteUnits {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
 			break
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q: want a number with an optional unit (KiB, MiB, GiB, KB, MB, GB)", s)
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size %q: want a whole number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB)", s)
 	}
 	return ByteSize(n * mult), nil
 }

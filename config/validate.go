@@ -1,140 +1,175 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
+	"maps"
+	"net"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
 var (
-	clockRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
-	nameRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	weekday = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
+	clockRe     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
+	nameRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	labelNameRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	weekday     = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
 )
 
-// Validate checks the whole configuration and reports every problem, each naming its key.
-func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+// Problems is everything wrong with a configuration, each problem naming its key. It prints on
+// one line, so that a bad config stops the program with one clear line listing all of them.
+type Problems []error
 
+// Error joins the problems with "; ".
+func (p Problems) Error() string {
+	msgs := make([]string, len(p))
+	for i, e := range p {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.Is and errors.As look at each problem.
+func (p Problems) Unwrap() []error { return p }
+
+// checker collects problems; each check adds to it rather than stopping at the first.
+type checker struct{ p Problems }
+
+func (k *checker) add(format string, a ...any) { k.p = append(k.p, fmt.Errorf(format, a...)) }
+
+func (k *checker) positive(key string, d Duration) {
+	if d <= 0 {
+		k.add("%s: must be positive", key)
+	}
+}
+
+func (k *checker) nonEmpty(key string, list []string) {
+	for i, v := range list {
+		if strings.TrimSpace(v) == "" {
+			k.add("%s[%d]: must not be empty", key, i)
+		}
+	}
+}
+
+// Validate checks the whole configuration and reports every problem at once, each naming its
+// key (teams[0].timezone: unknown time zone Mars/Base). It fills Location on every team.
+// It expects defaults applied, as Load does.
+func (c *Config) Validate() error {
+	k := &checker{}
+	c.validateServer(k)
+	c.validateTeams(k)
+	c.validateSources(k)
+	c.validateSLIs(k)
+	c.validateAnalysis(k)
+	c.validateAuth(k)
+	if len(k.p) == 0 {
+		return nil
+	}
+	return k.p
+}
+
+func (c *Config) validateServer(k *checker) {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		k.add("listen: %q is not an address like :8080", c.Listen)
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			k.add("metrics_listen: %q is not an address like :9090", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			k.add("metrics_listen: %q is the same as listen; leave it empty to serve /metrics there", c.MetricsListen)
+		}
+	}
 	if c.Database.URL == "" {
-		add("database.url: required (or DATABASE_URL)")
+		k.add("database.url: required (or %s)", EnvDatabaseURL)
 	}
+	k.positive("retention", c.Retention)
 	if c.Webhook.MaxBody < 1024 {
-		add("webhook.max_body: %s is too small (at least 1KiB)", c.Webhook.MaxBody)
+		k.add("webhook.max_body: %s is too small (at least 1KiB)", c.Webhook.MaxBody)
 	}
-	teams := map[string]bool{}
+	k.nonEmpty("paging_receivers", c.PagingReceivers)
+}
+
+func (c *Config) validateTeams(k *checker) {
+	seen := map[string]bool{}
 	for i := range c.Teams {
 		t := &c.Teams[i]
 		where := fmt.Sprintf("teams[%d]", i)
-		if !nameRe.MatchString(t.Name) || t.Name == "unassigned" {
-			add("%s.name: %q is not a valid team name", where, t.Name)
+		if !nameRe.MatchString(t.Name) || t.Name == Unassigned {
+			k.add("%s.name: %q is not a valid team name (letters, digits, _ . -; not %q)", where, t.Name, Unassigned)
+		} else if seen[t.Name] {
+			k.add("%s.name: team %q is declared twice", where, t.Name)
 		}
-		if teams[t.Name] {
-			add("%s.name: team %q is declared twice", where, t.Name)
-		}
-		teams[t.Name] = true
-		loc, err := time.LoadLocation(t.Timezone)
-		if err != nil {
-			add("%s.timezone: %v", where, err)
+		seen[t.Name] = true
+		if loc, err := time.LoadLocation(t.Timezone); err != nil {
+			k.add("%s.timezone: %v", where, err)
 		} else {
 			t.Location = loc
 		}
+		for _, name := range slices.Sorted(maps.Keys(t.Match)) {
+			if !labelNameRe.MatchString(name) {
+				k.add("%s.match: %q is not a valid label name", where, name)
+			}
+		}
+		days := map[string]bool{}
 		for _, d := range t.BusinessHours.Days {
 			if !weekday[d] {
-				add("%s.business_hours.days: %q is not one of mon, tue, wed, thu, fri, sat, sun", where, d)
+				k.add("%s.business_hours.days: %q is not one of mon, tue, wed, thu, fri, sat, sun", where, d)
+			} else if days[d] {
+				k.add("%s.business_hours.days: %q is listed twice", where, d)
 			}
+			days[d] = true
 		}
-		for key, v := range map[string]string{
-			"business_hours.start": t.BusinessHours.Start, "business_hours.end": t.BusinessHours.End,
-			"sleep_hours.start": t.SleepHours.Start, "sleep_hours.end": t.SleepHours.End,
-		} {
-			if !clockRe.MatchString(v) {
-				add("%s.%s: %q is not a clock time like 08:00", where, key, v)
-			}
+		start := k.clock(where+".business_hours.start", t.BusinessHours.Start)
+		end := k.clock(where+".business_hours.end", t.BusinessHours.End)
+		if start >= 0 && end >= 0 && start >= end {
+			k.add("%s.business_hours: start %s must be before end %s (sleep_hours may wrap midnight, business hours may not)",
+				where, t.BusinessHours.Start, t.BusinessHours.End)
+		}
+		k.clock(where+".sleep_hours.start", t.SleepHours.Start)
+		k.clock(where+".sleep_hours.end", t.SleepHours.End)
+		if t.ToilBudget < 0 {
+			k.add("%s.toil_budget: must not be negative", where)
 		}
 		if t.MinutesPerPage < 0 {
-			add("%s.minutes_per_page: must not be negative", where)
+			k.add("%s.minutes_per_page: must not be negative", where)
 		}
 	}
-	if c.Alerts.FlapThreshold < 0 || c.Alerts.RefireWindow < 0 {
-		add("alerts: flap_threshold and refire_window must not be negative")
+}
+
+// clock checks a clock time and returns its minute of the day, or -1.
+func (k *checker) clock(key, v string) int {
+	m, ok := parseClock(v)
+	if !ok {
+		k.add("%s: %q is not a clock time like 08:00", key, v)
+		return -1
 	}
-	names := map[string]bool{}
-	checkSource := func(kind, name, raw string, interval, timeout Duration) {
-		where := fmt.Sprintf("sources.%s[%s]", kind, name)
-		if !nameRe.MatchString(name) {
-			add("sources.%s: name %q is not valid (letters, digits, _ . -)", kind, name)
-		}
-		if names[name] {
-			add("%s: source name %q is used twice", where, name)
-		}
-		names[name] = true
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("%s.url: %q is not an http(s) URL", where, raw)
-		}
-		if interval <= 0 {
-			add("%s.interval: must be positive", where)
-		}
-		if timeout <= 0 {
-			add("%s.timeout: must be positive", where)
-		}
+	return m
+}
+
+func (c *Config) validateAnalysis(k *checker) {
+	if c.Alerts.FlapThreshold < 0 {
+		k.add("alerts.flap_threshold: must not be negative")
 	}
-	for _, s := range c.Sources.Prometheus {
-		checkSource("prometheus", s.Name, s.URL, s.Interval, s.Timeout)
-		if s.Lookback <= 0 {
-			add("sources.prometheus[%s].lookback: must be positive", s.Name)
-		}
+	if c.Alerts.RefireWindow < 0 {
+		k.add("alerts.refire_window: must not be negative")
 	}
-	for _, s := range c.Sources.Alertmanager {
-		checkSource("alertmanager", s.Name, s.URL, s.Interval, s.Timeout)
-	}
-	slis := map[string]bool{}
-	for i, s := range c.SLIs {
-		where := fmt.Sprintf("slis[%d]", i)
-		if !nameRe.MatchString(s.Name) {
-			add("%s.name: %q is not valid (letters, digits, _ . -)", where, s.Name)
-		}
-		if slis[s.Name] {
-			add("%s.name: SLI %q is declared twice", where, s.Name)
-		}
-		slis[s.Name] = true
-		if s.Query == "" {
-			add("%s.query: required", where)
-		}
-		if s.Direction != "higher-is-better" && s.Direction != "lower-is-better" {
-			add("%s.direction: %q must be higher-is-better or lower-is-better", where, s.Direction)
-		}
-		found := false
-		for _, p := range c.Sources.Prometheus {
-			found = found || p.Name == s.Source
-		}
-		if !found {
-			add("%s.source: %q is not a configured Prometheus source", where, s.Source)
-		}
-		if s.Team != "" && !teams[s.Team] {
-			add("%s.team: %q is not a configured team", where, s.Team)
-		}
-		if s.Step <= 0 {
-			add("%s.step: must be positive", where)
-		}
-	}
+	k.nonEmpty("alerts.ignore", c.Alerts.Ignore)
 	if c.Baseline.Weeks < 1 {
-		add("baseline.weeks: must be at least 1")
+		k.add("baseline.weeks: must be at least 1")
 	}
-	if len(c.Baseline.Band) != 2 || c.Baseline.Band[0] < 0 || c.Baseline.Band[1] > 1 || c.Baseline.Band[0] >= c.Baseline.Band[1] {
-		add("baseline.band: want two quantiles like [0.1, 0.9], low below high")
+	if b := c.Baseline.Band; len(b) != 2 || b[0] < 0 || b[1] > 1 || b[0] >= b[1] {
+		k.add("baseline.band: %v: want two quantiles like [0.1, 0.9], low below high, within [0, 1]", b)
 	}
 	if c.Baseline.AbnormalAfter < 1 {
-		add("baseline.abnormal_after: must be at least 1")
+		k.add("baseline.abnormal_after: must be at least 1")
 	}
-	switch c.Auth.Mode {
-	case "none", "proxy", "basic":
-	default:
-		add("auth.mode: %q must be none, proxy or basic", c.Auth.Mode)
+	k.nonEmpty("runbooks.annotations", c.Runbooks.Annotations)
+	k.positive("runbooks.max_age", c.Runbooks.MaxAge)
+	k.positive("runbooks.check_interval", c.Runbooks.CheckInterval)
+	for i, h := range c.Runbooks.AllowHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			k.add("runbooks.allow_hosts[%d]: %q: want a host name like wiki.internal, not a URL", i, h)
+		}
 	}
-	return errors.Join(errs...)
 }

@@ -52,10 +52,13 @@ type AlertReport struct {
 	ExpiresAt  time.Time
 	ObservedAt time.Time // when opsreview received or read the report
 	Road       Road
-	Source     string   // the configured source name ("" for the webhook)
-	Team       string   // the owning team by config match labels; "" is unassigned
-	Silenced   bool     // Alertmanager reported the alert as silenced
-	Flags      []string // what was changed to make the report storable (truncated, escaped)
+	Source     string // the configured source name ("" for the webhook)
+	// Continues says the alert was already firing before StartsAt: StartsAt is where the window the
+	// report was read from began (ALERTS history read in chunks), not a real start.
+	Continues bool
+	Team      string   // the owning team by config match labels; "" is unassigned
+	Silenced  bool     // Alertmanager reported the alert as silenced
+	Flags     []string // what was changed to make the report storable (truncated, escaped)
 }
 
 // Firing reports whether the report says the alert is still firing.

@@ -31,26 +31,42 @@ func reportSpan(r AlertReport) (time.Time, time.Time) {
 }
 
 // Match returns the index of the stored episode the report belongs to, or -1 when it is a new one.
-// eps are episodes of the report's fingerprint. A report belongs to an episode whose interval overlaps
-// the report's span, or that starts at most tol after the report does; the nearest start wins.
+// eps are episodes of the report's fingerprint. An episode that starts within tol of the report is
+// that episode (replicas differ by up to one evaluation); failing that, one whose interval overlaps
+// the report's span. Among several, the nearest start wins.
 func Match(eps []Episode, r AlertReport, tol time.Duration) int {
+	if i := nearest(eps, r, func(e Episode) bool { return absDur(e.StartsAt.Sub(r.StartsAt)) <= tol }); i >= 0 {
+		return i
+	}
 	lo, hi := reportSpan(r)
+	return nearest(eps, r, func(e Episode) bool { return !e.StartsAt.After(hi) && !endOf(e).Before(lo) })
+}
+
+func nearest(eps []Episode, r AlertReport, ok func(Episode) bool) int {
 	best, bestDist := -1, time.Duration(0)
 	for i, e := range eps {
-		overlaps := !e.StartsAt.After(hi) && !endOf(e).Before(lo)
-		near := !e.StartsAt.Before(lo) && e.StartsAt.Sub(lo) <= tol
-		if !overlaps && !near {
+		if !ok(e) {
 			continue
 		}
-		d := e.StartsAt.Sub(r.StartsAt)
-		if d < 0 {
-			d = -d
-		}
-		if best < 0 || d < bestDist {
+		if d := absDur(e.StartsAt.Sub(r.StartsAt)); best < 0 || d < bestDist {
 			best, bestDist = i, d
 		}
 	}
 	return best
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// splits reports whether a report that overlaps episode e in fact begins a later episode: it starts
+// well after e, and e's end is unknown or only guessed, so e must have ended unseen (a lost resolve).
+// Alertmanager keeps an alert's first startsAt while it fires, so a later start is a new firing.
+func splits(e Episode, r AlertReport, tol time.Duration) bool {
+	return !r.Continues && r.StartsAt.Sub(e.StartsAt) > tol && (e.EndsAt == nil || e.EndKind == EndInferred)
 }
 
 // Reconciled is the outcome of folding reports into stored episodes: every episode of the
@@ -82,10 +98,25 @@ func Reconcile(stored []Episode, reports []AlertReport, tol time.Duration) Recon
 	for _, r := range rs {
 		sortEpisodes(eps, dirty)
 		i := Match(eps, r, tol)
+		if i >= 0 && splits(eps[i], r, tol) {
+			end := r.StartsAt.Add(-time.Millisecond)
+			eps[i].EndsAt, eps[i].EndKind = &end, EndInferred
+			dirty[i] = true
+			i = -1
+		}
 		if i < 0 {
 			eps = append(eps, newEpisode(r, eps))
 			dirty = append(dirty, true)
 			continue
+		}
+		if i > 0 && r.StartsAt.Before(eps[i].StartsAt) {
+			// An earlier start for this episode wins over a guessed end of the one before it.
+			p := &eps[i-1]
+			if p.EndsAt != nil && p.EndKind == EndInferred && !p.EndsAt.Before(r.StartsAt) && p.StartsAt.Before(r.StartsAt) {
+				end := r.StartsAt.Add(-time.Millisecond)
+				p.EndsAt = &end
+				dirty[i-1] = true
+			}
 		}
 		var prevEnd, nextStart *time.Time
 		if i > 0 {

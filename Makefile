@@ -1,0 +1,66 @@
+# opsreview — build, test and run. `make test` is what CI runs (.ci/run).
+#
+# Postgres comes from .ci/ensure-postgres: $DATABASE_URL, else 127.0.0.1:5432,
+# else a private cluster in .pgdata/ on port 55432.
+
+GO          ?= go
+FUZZTIME    ?= 10s
+TESTTIMEOUT ?= 30m
+ENSURE_PG   := ./.ci/ensure-postgres
+
+.PHONY: build test vet fuzz run bench clean distclean
+
+build:
+	$(GO) build -o bin/opsreview ./cmd/opsreview
+
+# Unit, store (one database per test) and real-server tests, then a short
+# run of every fuzz target.
+test:
+	@set -e; \
+	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
+		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \
+	fi; \
+	export OPSREVIEW_TEST_DATABASE_URL; \
+	echo "test databases on: $$OPSREVIEW_TEST_DATABASE_URL"; \
+	echo "$(GO) vet ./..."; \
+	$(GO) vet ./...; \
+	echo "$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) ./..."; \
+	$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) ./...; \
+	$(MAKE) --no-print-directory fuzz
+
+vet:
+	$(GO) vet ./...
+
+# Runs each `func FuzzXxx` found in a package's test files for $(FUZZTIME),
+# one at a time (go test -fuzz takes one target in one package).
+fuzz:
+	@set -e; \
+	$(GO) list -f '{{range .TestGoFiles}}{{$$.ImportPath}} {{$$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$$.ImportPath}} {{$$.Dir}}/{{.}}{{"\n"}}{{end}}' ./... | \
+	while read -r pkg file; do \
+		sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file" | while read -r name; do \
+			echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" </dev/null; \
+		done; \
+	done
+
+# Serves the dashboard; with no OPSREVIEW_CONFIG the program fills demo data.
+run:
+	@set -e; \
+	url=$$($(ENSURE_PG)); \
+	DATABASE_URL="$$url" exec $(GO) run ./cmd/opsreview serve $${OPSREVIEW_CONFIG:+--config "$$OPSREVIEW_CONFIG"}
+
+bench:
+	@set -e; \
+	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
+		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \
+	fi; \
+	export OPSREVIEW_TEST_DATABASE_URL; \
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .tmp opsreview
+
+# Also stops and deletes the private Postgres cluster in .pgdata/.
+distclean: clean
+	$(ENSURE_PG) --stop
+	rm -rf .pgdata

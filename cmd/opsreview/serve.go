@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/opsreview/opsreview/config"
+	"github.com/opsreview/opsreview/server"
+	"github.com/opsreview/opsreview/store"
+)
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.Database.URL, cfg.Database.ReadURL)
+	if err != nil {
+		return nil, fmt.Errorf("database unreachable: %s", oneLine(err))
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the database: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("applied migrations", "versions", applied)
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, g globalFlags, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	log := g.logger(stderr)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "database is migrated")
+	return nil
+}
+
+// serve runs the web server and the collectors until ctx is cancelled, then stops them in order:
+// HTTP first (no new work), then the collectors, then the database.
+func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if listen != "" {
+		cfg.Listen = listen
+	}
+	log := g.logger(stderr)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: log, Registry: reg, Version: buildVersion()})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	if cfg.Auth.Mode == "none" && !isLoopback(ln.Addr()) {
+		log.Warn("auth.mode is none and opsreview listens beyond loopback: anyone who reaches it can record decisions", "listen", ln.Addr().String())
+	}
+	log.Info("opsreview serving", "listen", ln.Addr().String(), "version", buildVersion())
+
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serving metrics: %w", err)
+			}
+		}()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(sctx)
+	}
+	return nil
+}
+
+func isLoopback(a net.Addr) bool {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	return false
+}
+
+func collectOnce(ctx context.Context, g globalFlags, stderr io.Writer) error {
+	return errors.New("collect: no collectors yet")
+}
+
+// checkConfig prints the effective config with every secret masked; a bad config is an error.
+func checkConfig(path string, stdout io.Writer) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return fmt.Errorf("bad config: %s", oneLine(err))
+	}
+	return cfg.WriteYAML(stdout)
+}
