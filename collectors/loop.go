@@ -78,6 +78,13 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		}
 		cs = append(cs, c)
 	}
+	for _, src := range cfg.Sources.Alertmanager {
+		c, err := newAlertmanagerCollector(cfg, src, opts)
+		if err != nil {
+			return nil, fmt.Errorf("sources.alertmanager[%s]: %w", src.Name, err)
+		}
+		cs = append(cs, c)
+	}
 	return NewRunner(opts, cs...)
 }
 
