@@ -22,6 +22,9 @@ type alertmanagerCollector struct {
 	now    func() time.Time
 	// onlyOne: this is the only Alertmanager source, so it may also close webhook-only episodes.
 	onlyOne bool
+	// grace: how long after an Alertmanager starts a missing alert proves nothing. Prometheus
+	// resends firing alerts every minute, so a fresh Alertmanager is complete after about that long.
+	grace time.Duration
 }
 
 func newAlertmanagerCollector(cfg *config.Config, src config.AlertmanagerSource, opts Options) (*alertmanagerCollector, error) {
@@ -37,6 +40,7 @@ func newAlertmanagerCollector(cfg *config.Config, src config.AlertmanagerSource,
 		src: src, cfg: cfg, st: opts.Store, client: c, now: opts.Now,
 		log:     opts.Logger.With("component", "collector", "source", src.Name, "kind", KindAlertmanager),
 		onlyOne: len(cfg.Sources.Alertmanager) == 1,
+		grace:   max(2*time.Minute, 2*src.Interval.D()),
 	}, nil
 }
 
@@ -51,12 +55,6 @@ func (a *alertmanagerCollector) Interval() time.Duration { return a.src.Interval
 
 // Timeout returns the source's per-run timeout.
 func (a *alertmanagerCollector) Timeout() time.Duration { return a.src.Timeout.D() }
-
-// restartGrace is how long after an Alertmanager starts a missing alert proves nothing: Prometheus
-// resends firing alerts every minute, so a fresh Alertmanager is complete after about that long.
-func (a *alertmanagerCollector) restartGrace() time.Duration {
-	return max(2*time.Minute, 2*a.Interval())
-}
 
 // Collect reads status, alerts and silences; it stores the alerts as firing reports, then counts
 // and closes the episodes whose alerts are gone, then stores the silences.
@@ -80,9 +78,10 @@ func (a *alertmanagerCollector) Collect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	started := status.Uptime.UTC()
-	restarted := state.UpstreamStart != nil && started.Sub(*state.UpstreamStart) > time.Second
-	young := !started.IsZero() && now.Sub(started) < a.restartGrace()
+	// Alertmanager reports its start in milliseconds; any later start is a restart.
+	started := status.Uptime.UTC().Truncate(time.Millisecond)
+	restarted := state.UpstreamStart != nil && started.After(state.UpstreamStart.Truncate(time.Millisecond))
+	young := !started.IsZero() && now.Sub(started) < a.grace
 	res, err := a.st.CloseVanished(ctx, store.VanishPoll{
 		Source: a.src.Name, Present: present, IncludeWebhook: a.onlyOne, Restarted: restarted || young,
 	})

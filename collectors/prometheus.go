@@ -36,6 +36,8 @@ type prometheusCollector struct {
 
 	// external labels read during this process's life; used when the config endpoint fails.
 	ext map[string]string
+	// delay keeps the newest chunk behind now (historyDelay; tests against a local server use 0).
+	delay time.Duration
 }
 
 func newPrometheusCollector(cfg *config.Config, src config.PrometheusSource, opts Options) (*prometheusCollector, error) {
@@ -51,7 +53,7 @@ func newPrometheusCollector(cfg *config.Config, src config.PrometheusSource, opt
 	return &prometheusCollector{
 		src: src, cfg: cfg, st: opts.Store, client: c, api: v1.NewAPI(c),
 		log: opts.Logger.With("component", "collector", "source", src.Name, "kind", KindPrometheus),
-		now: opts.Now,
+		now: opts.Now, delay: historyDelay,
 	}, nil
 }
 

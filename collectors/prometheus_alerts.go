@@ -42,7 +42,7 @@ func (p *prometheusCollector) collectHistory(ctx context.Context, ext map[string
 		overlap = max(overlap, 3*d)
 	}
 	now := p.now().UTC().Truncate(time.Second)
-	to := now.Add(-historyDelay)
+	to := now.Add(-p.delay)
 	from := now.Add(-p.src.Lookback.D())
 	if state.Watermark != nil && state.Watermark.After(from) {
 		from = state.Watermark.UTC()
