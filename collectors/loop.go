@@ -137,8 +137,9 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 }
 
 // Run runs every collector at once and then on its interval until ctx is cancelled, and returns
-// when all of them have stopped. A run that outlasts its interval delays the next tick instead
-// of queueing runs.
+// when all of them have stopped (with no collectors, when ctx is cancelled: a caller that stops
+// everything when one component returns must not stop because there is nothing to collect). A run
+// that outlasts its interval delays the next tick instead of queueing runs.
 func (r *Runner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, c := range r.collectors {
@@ -148,6 +149,7 @@ func (r *Runner) Run(ctx context.Context) {
 			r.loop(ctx, c)
 		}()
 	}
+	<-ctx.Done()
 	wg.Wait()
 }
 

@@ -237,6 +237,21 @@ func TestNewRunnerValidates(t *testing.T) {
 	if _, err := NewRunner(Options{Store: st}, fake("prom", nil), fake("prom", nil)); err == nil {
 		t.Fatal("want an error for a source configured twice")
 	}
+	// With nothing to collect, Run still returns only when cancelled.
+	empty, err := NewRunner(Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan struct{})
+	go func() { empty.Run(ctx); close(returned) }()
+	select {
+	case <-returned:
+		t.Fatal("Run returned before its context was cancelled")
+	default:
+	}
+	cancel()
+	<-returned
 	// Two runners on one process each register their own metrics.
 	for range 2 {
 		if _, err := NewRunner(Options{Store: st, Registerer: prometheus.NewRegistry()}, fake("prom", nil)); err != nil {
