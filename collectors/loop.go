@@ -60,6 +60,7 @@ type Runner struct {
 	log        *slog.Logger
 	collectors []Collector
 	m          *metrics
+	wake       map[Collector]chan struct{}
 }
 
 // New builds a Runner with a collector for every source in the configuration; st replaces
@@ -108,9 +109,10 @@ func NewRunner(opts Options, cs ...Collector) (*Runner, error) {
 		seen[id] = true
 	}
 	r := &Runner{opts: opts, log: opts.Logger.With("component", "collector"), collectors: cs,
-		m: newMetrics(opts.Registerer)}
+		m: newMetrics(opts.Registerer), wake: map[Collector]chan struct{}{}}
 	for _, c := range cs {
 		r.m.init(c)
+		r.wake[c] = make(chan struct{}, 1)
 	}
 	return r, nil
 }
@@ -153,6 +155,21 @@ func (r *Runner) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// Trigger asks every running collector of kind to run now rather than at its next tick (a webhook
+// said Alertmanager truncated a notification: the rest is read from its API at once). It never
+// blocks; a collector already asked to run runs once.
+func (r *Runner) Trigger(kind string) {
+	for _, c := range r.collectors {
+		if c.Kind() != kind {
+			continue
+		}
+		select {
+		case r.wake[c] <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (r *Runner) loop(ctx context.Context, c Collector) {
 	r.runOne(ctx, c)
 	t := time.NewTicker(c.Interval())
@@ -163,6 +180,9 @@ func (r *Runner) loop(ctx context.Context, c Collector) {
 			return
 		case <-t.C:
 			r.runOne(ctx, c)
+		case <-r.wake[c]:
+			r.runOne(ctx, c)
+			t.Reset(c.Interval())
 		}
 	}
 }

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/opsreview/opsreview/collectors"
 	"github.com/opsreview/opsreview/config"
 	"github.com/opsreview/opsreview/server"
 	"github.com/opsreview/opsreview/store"
@@ -68,9 +69,14 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 	defer st.Close()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
-	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: log, Registry: reg, Version: buildVersion()})
+	runner, err := collectors.New(cfg, st, collectors.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("bad config: %w", err)
+	}
+	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: log, Registry: reg, Version: buildVersion(),
+		Reconcile: func() { runner.Trigger(collectors.KindAlertmanager) }})
 	if err != nil {
 		return err
 	}
@@ -85,6 +91,18 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+
+	// Collectors run until collectCtx ends; they stop after HTTP and before the database closes.
+	collectCtx, stopCollectors := context.WithCancel(context.WithoutCancel(ctx))
+	collectorsDone := make(chan struct{})
+	go func() {
+		defer close(collectorsDone)
+		runner.Run(collectCtx)
+	}()
+	defer func() {
+		stopCollectors()
+		<-collectorsDone
+	}()
 
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
@@ -128,8 +146,29 @@ func isLoopback(a net.Addr) bool {
 	return false
 }
 
+// collectOnce runs every collector once and exits; errors name the source that failed.
 func collectOnce(ctx context.Context, g globalFlags, stderr io.Writer) error {
-	return errors.New("collect: no collectors yet")
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	log := g.logger(stderr)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runner, err := collectors.New(cfg, st, collectors.Options{Logger: log, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		return fmt.Errorf("bad config: %w", err)
+	}
+	if len(runner.Collectors()) == 0 {
+		log.Warn("no sources configured: nothing to collect")
+	}
+	if err := runner.RunOnce(ctx); err != nil {
+		return fmt.Errorf("collect: %s", oneLine(err))
+	}
+	return nil
 }
 
 // checkConfig prints the effective config with every secret masked; a bad config is an error.
