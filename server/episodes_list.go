@@ -53,11 +53,18 @@ func toEpisodeJSON(e review.Episode) episodeJSON {
 	return j
 }
 
-// loadEpisodes reads the episode filter shared by the page and the API.
-func (s *Server) loadEpisodes(c *fiber.Ctx) ([]review.Episode, store.EpisodeFilter, error) {
+// loadEpisodes reads the episode filter shared by the page and the API. Without from= and to=, the
+// page shows the last week and the API every episode (newest first, up to limit).
+func (s *Server) loadEpisodes(c *fiber.Ctx, allTime bool) ([]review.Episode, store.EpisodeFilter, error) {
 	from, to, err := s.window(c, 7*24*time.Hour)
 	if err != nil {
 		return nil, store.EpisodeFilter{}, err
+	}
+	if allTime && c.Query("from") == "" {
+		from = time.Unix(0, 0).UTC()
+	}
+	if allTime && c.Query("to") == "" {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	team, err := s.teamParam(c)
 	if err != nil {
@@ -74,7 +81,7 @@ func (s *Server) loadEpisodes(c *fiber.Ctx) ([]review.Episode, store.EpisodeFilt
 
 // episodesAPI answers GET /api/v1/episodes: episodes that start in [from, to), newest first.
 func (s *Server) episodesAPI(c *fiber.Ctx) error {
-	eps, _, err := s.loadEpisodes(c)
+	eps, _, err := s.loadEpisodes(c, true)
 	if err != nil {
 		return err
 	}

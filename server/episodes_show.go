@@ -6,7 +6,7 @@ import (
 
 // episodesShow renders the recent episodes page (GET /episodes), the same rows as /api/v1/episodes.
 func (s *Server) episodesShow(c *fiber.Ctx) error {
-	eps, _, err := s.loadEpisodes(c)
+	eps, _, err := s.loadEpisodes(c, false)
 	if err != nil {
 		return err
 	}

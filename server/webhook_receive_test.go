@@ -164,6 +164,10 @@ func TestEpisodesAPI(t *testing.T) {
 	if code != 400 || !strings.Contains(body, `"error":"from:`) {
 		t.Fatalf("a bad from= must be a 400 naming the parameter, got %d %s", code, body)
 	}
+	code, body = ts.do(t, httptest.NewRequest("GET", "/api/v1/episodes?alertname=DemoHighErrorRatio", nil))
+	if code != 200 || strings.Count(body, `"fingerprint"`) != 1 {
+		t.Fatalf("without from= and to= the API lists every episode, got %d %s", code, body)
+	}
 	code, body = ts.do(t, httptest.NewRequest("GET", fmt.Sprintf("/api/v1/episodes?to=%s", ts.now.Add(-24*time.Hour).Format(time.RFC3339)), nil))
 	if code != 200 || body != `{"items":[]}` {
 		t.Fatalf("an empty window must answer an empty list, got %d %s", code, body)
