@@ -156,3 +156,16 @@ func RankRunbooks(rs []RankedRunbook, now time.Time, maxAge time.Duration) []Ran
 	})
 	return out
 }
+
+// RunbookAgenda is the runbooks section of the weekly review: of rows (one per alert that fired
+// in the week and each runbook it points to, or none), those whose runbook is missing, broken or
+// stale, ranked by risk.
+func RunbookAgenda(rows []RankedRunbook, now time.Time, maxAge time.Duration) []RankedRunbook {
+	var out []RankedRunbook
+	for _, r := range RankRunbooks(rows, now, maxAge) {
+		if r.Status != RunbookOK {
+			out = append(out, r)
+		}
+	}
+	return out
+}

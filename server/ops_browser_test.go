@@ -126,11 +126,23 @@ func TestBrowserRunbooksAndToil(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "toil-390")
+	wm := ts.now.Add(-90 * time.Second)
+	ctxb := context.Background()
+	if _, err := ts.store.DB().Exec(`INSERT INTO collector_state (source, kind, watermark) VALUES ('am', 'alertmanager', $1), ('runbooks', 'runbooks', NULL)`, wm); err != nil {
+		t.Fatal(err)
+	}
+	_ = ts.store.RecordCollectorRun(ctxb, "am", "alertmanager", ts.now.Add(-30*time.Second), nil)
+	_ = ts.store.RecordCollectorRun(ctxb, "runbooks", "runbooks", ts.now.Add(-20*time.Hour), nil)
+	_ = ts.store.RecordCollectorRun(ctxb, "runbooks", "runbooks", ts.now.Add(-time.Hour), errorString(`wiki.internal: <script>alert(1)</script> i/o timeout`))
 	if err := chromedp.Do(ctx, viewport(1920, 1080, "dark", false), chromedp.Navigate(base+"/sources"),
 		chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "sources-1920-dark")
+	if err := chromedp.Do(ctx, viewport(390, 844, "light", true), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "sources-390")
 
 	if v := watch.cspViolations(t, ctx); len(v) != 0 {
 		t.Errorf("CSP violations: %q", v)

@@ -86,6 +86,7 @@ func (s *Server) runbooksShow(c *fiber.Ctx) error {
 	}
 	maxAge := time.Duration(s.cfg.Runbooks.MaxAge)
 	v := RunbooksView{Now: now, Demo: s.cfg.Demo, Title: "Runbooks", MaxAge: maxAge, Window: review.RiskWindow,
+		WindowText: days(review.RiskWindow), MaxAgeText: days(maxAge),
 		Counts: map[string]int{review.RunbookBroken: 0, review.RunbookMissing: 0, review.RunbookStale: 0, review.RunbookOK: 0}}
 	csrf := s.csrfToken(c)
 	for _, r := range rs {

@@ -164,7 +164,8 @@ func (s *Server) toilView(week review.Week, sec ToilSectionView) ToilView {
 	now := s.now()
 	v := ToilView{Now: now.UTC(), Demo: s.cfg.Demo, Title: "Toil " + week.String(), Week: week.String(),
 		Prev: week.Previous().String(), Team: sec.Team, TimeZone: sec.TimeZone, WeekStart: week.Start,
-		WeekEnd: week.End, Section: sec}
+		WeekEnd: week.End, Section: sec,
+		WeekLabel: week.Start.Format("Mon 02 Jan") + " – " + week.End.AddDate(0, 0, -1).Format("Mon 02 Jan 2006")}
 	if !week.End.After(now) {
 		v.Next = week.Next().String()
 	}

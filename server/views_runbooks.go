@@ -18,6 +18,8 @@ type RunbooksView struct {
 	Statuses []StatusCount  // the counts, worst status first
 	MaxAge   time.Duration  // runbooks.max_age
 	Window   time.Duration  // how far back fires are counted for risk
+	// The two durations as people say them ("28 days").
+	WindowText, MaxAgeText string
 }
 
 // StatusCount is how many runbooks have a status.
@@ -67,7 +69,7 @@ func runbookRow(r review.RankedRunbook, now time.Time, maxAge time.Duration, csr
 		Now: now, CSRF: csrf, URL: r.URL, Link: safeURL(r.URL), Status: r.Status, FirstSeen: r.FirstSeen,
 		LastChanged: r.LastModified, LastReviewed: r.LastReviewed, ReviewedBy: r.ReviewedBy,
 		CheckedAt: r.CheckedAt, Alerts: r.Alerts, Fires: r.Fires, Risk: r.Risk, Staleness: r.Staleness,
-		Reviewable: r.URL != "", Context: context,
+		Reviewable: review.UsableRunbookURL(r.URL), Context: context,
 	}
 	if !review.UsableRunbookURL(r.URL) {
 		row.Link = ""
@@ -89,6 +91,18 @@ func runbookRow(r review.RankedRunbook, now time.Time, maxAge time.Duration, csr
 	return row
 }
 
+// days says a duration in whole days when it is one ("90 days"), else as dur does.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		if d == day {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return dur(d)
+}
+
 // runbookWhy explains a status in one line.
 func runbookWhy(r review.RankedRunbook, now time.Time, maxAge time.Duration) string {
 	switch r.Status {
@@ -104,7 +118,7 @@ func runbookWhy(r review.RankedRunbook, now time.Time, maxAge time.Duration) str
 			return fmt.Sprintf("HTTP %d", r.StatusCode)
 		}
 	case review.RunbookStale:
-		return fmt.Sprintf("untouched for %s (max %s)", dur(now.Sub(r.LastTouched())), dur(maxAge))
+		return fmt.Sprintf("untouched for %s (max %s)", days(now.Sub(r.LastTouched()).Truncate(24*time.Hour)), days(maxAge))
 	}
 	if r.CheckedAt == nil {
 		return "not checked yet"

@@ -19,6 +19,7 @@ type ToilView struct {
 	TimeZone  string
 	WeekStart time.Time
 	WeekEnd   time.Time
+	WeekLabel string // "Mon 16 Nov – Sun 22 Nov 2026", in the team\'s timezone
 	Section   ToilSectionView
 }
 
