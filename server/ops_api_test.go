@@ -327,3 +327,58 @@ func TestSourcesAPI(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestReviewPartials renders the runbooks and toil sections the weekly review includes, and the
+// "mark reviewed" fragment a review row gets back.
+func TestReviewPartials(t *testing.T) {
+	ts := newTestServer(t, "", opsConfig)
+	addRunbookAlerts(t, ts)
+	seedPages(t, ts)
+	ctx := context.Background()
+	week, err := review.ParseWeek("2026-W48", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := ts.runbooksSection(ctx, week, nil, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.Items) != 6 || rb.Items[0].Status == review.RunbookOK {
+		t.Errorf("runbooks section items = %+v, want the 5 hostile (broken) and NoBook (missing)", rb.Items)
+	}
+	var buf strings.Builder
+	if err := ts.render.pages["runbooks"].ExecuteTemplate(&buf, "runbooks_section", rb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `id="runbooks-section"`) || strings.Contains(buf.String(), `href="javascript`) {
+		t.Errorf("runbooks section HTML: %s", buf.String())
+	}
+	team := "payments"
+	toil, err := ts.toilSection(ctx, week, &team, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := ts.render.pages["toil"].ExecuteTemplate(&buf, "toil_section", toil); err != nil {
+		t.Fatal(err)
+	}
+	if toil.Summary.Pages != 4 || !strings.Contains(buf.String(), `name="csrf_token" value="tok"`) {
+		t.Errorf("toil section: %+v", toil.Summary)
+	}
+
+	form := url.Values{"url": {"https://wiki.example/disk"}, "view": {"review"}, "alert": {"DiskFull"}, "fires": {"3"}}
+	req := httptest.NewRequest(http.MethodPost, "/runbooks/reviewed", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	code, body := ts.do(t, req)
+	if code != 200 || !strings.Contains(body, `name="view" value="review"`) || !strings.Contains(body, ">DiskFull</a>") {
+		t.Errorf("review fragment = %d %s", code, body)
+	}
+	// Without htmx, back to the review.
+	req = httptest.NewRequest(http.MethodPost, "/runbooks/reviewed", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := ts.App().Test(req, 30_000)
+	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/review" {
+		t.Errorf("plain post: %v %v", resp.StatusCode, err)
+	}
+}
