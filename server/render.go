@@ -34,6 +34,9 @@ type pageSpec struct {
 // when a listed page is missing or does not parse, or when a page file is not listed.
 var pages = []pageSpec{
 	{name: "episodes", section: "alerts"},
+	{name: "runbooks", section: "runbooks"},
+	{name: "toil", section: "toil"},
+	{name: "sources", section: "sources"},
 	{name: "error"},
 }
 

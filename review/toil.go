@@ -1,0 +1,142 @@
+package review
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Hours classes, as config.Team.HoursClass returns them.
+const (
+	HoursBusiness = "business"
+	HoursEvening  = "evening"
+	HoursSleep    = "sleep"
+)
+
+// RepeatOffenderPages is how many pages in a week make a rule a repeat offender.
+const RepeatOffenderPages = 3
+
+// Page is one page: a firing notification to a paging receiver that carried at least one
+// episode the receiver had not been notified of before. At is when it was received.
+type Page struct {
+	NotificationID int64
+	At             time.Time
+	Team           string   // the owning team of its new episodes ("" unassigned)
+	Rules          []string // alertnames of its new episodes: one page for each of those rules
+	Hours          string   // business, evening or sleep, in the owning team's timezone
+	Minutes        int      // what the page costs (the team's minutes_per_page)
+}
+
+// ToilEntry is toil logged by hand.
+type ToilEntry struct {
+	ID        int64     `json:"id"`
+	Team      string    `json:"team"`
+	Minutes   int       `json:"minutes"`
+	Category  string    `json:"category"`
+	Note      string    `json:"note"`
+	Alertname string    `json:"alertname"`
+	At        time.Time `json:"at"`
+	Who       string    `json:"who"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RuleCount is how many pages one rule sent.
+type RuleCount struct {
+	Alertname string `json:"alertname"`
+	Pages     int    `json:"pages"`
+}
+
+// ToilSummary is a week of toil for one team (or all): what was counted and what was logged.
+type ToilSummary struct {
+	Pages             int            `json:"pages"` // distinct notifications
+	PagesByHours      map[string]int `json:"pages_by_hours"`
+	InterruptedHours  int            `json:"interrupted_hours"` // hours of the week with at least one page
+	RepeatOffenders   []RuleCount    `json:"repeat_offenders"`  // rules paging RepeatOffenderPages or more times
+	PageMinutes       int            `json:"page_minutes"`
+	ManualMinutes     int            `json:"manual_minutes"`
+	TotalHours        float64        `json:"total_hours"`
+	BudgetHours       float64        `json:"budget_hours"`
+	BudgetShare       float64        `json:"budget_share"` // total over budget: 1 is the whole budget
+	OverBudget        bool           `json:"over_budget"`
+	InterruptedByHour []time.Time    `json:"-"` // start of each interrupted hour, in order
+}
+
+// SummarizeToil adds up a week of toil. Pages and entries are taken as given: the caller chose
+// the week, the team and the pages' hours classes and costs. An interrupted hour is a clock hour
+// in loc (the team's timezone) with at least one page; across a DST change the repeated or
+// skipped hour is counted as the clock shows it, so a week may have 167 or 169 hours.
+func SummarizeToil(pages []Page, entries []ToilEntry, budget time.Duration, loc *time.Location) ToilSummary {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := ToilSummary{
+		PagesByHours:    map[string]int{HoursBusiness: 0, HoursEvening: 0, HoursSleep: 0},
+		RepeatOffenders: []RuleCount{},
+	}
+	seen := map[int64]bool{}
+	hours := map[time.Time]bool{}
+	perRule := map[string]int{}
+	for _, p := range pages {
+		for _, r := range uniq(p.Rules) {
+			perRule[r]++
+		}
+		if seen[p.NotificationID] {
+			continue
+		}
+		seen[p.NotificationID] = true
+		s.Pages++
+		s.PagesByHours[p.Hours]++
+		s.PageMinutes += p.Minutes
+		hours[HourStart(p.At, loc)] = true
+	}
+	for _, e := range entries {
+		s.ManualMinutes += e.Minutes
+	}
+	s.InterruptedHours = len(hours)
+	for h := range hours {
+		s.InterruptedByHour = append(s.InterruptedByHour, h)
+	}
+	sort.Slice(s.InterruptedByHour, func(i, j int) bool { return s.InterruptedByHour[i].Before(s.InterruptedByHour[j]) })
+	for r, n := range perRule {
+		if n >= RepeatOffenderPages {
+			s.RepeatOffenders = append(s.RepeatOffenders, RuleCount{r, n})
+		}
+	}
+	sort.Slice(s.RepeatOffenders, func(i, j int) bool {
+		a, b := s.RepeatOffenders[i], s.RepeatOffenders[j]
+		if a.Pages != b.Pages {
+			return a.Pages > b.Pages
+		}
+		return a.Alertname < b.Alertname
+	})
+	s.TotalHours = round2(float64(s.PageMinutes+s.ManualMinutes) / 60)
+	s.BudgetHours = round2(budget.Hours())
+	if budget > 0 {
+		s.BudgetShare = round2(float64(s.PageMinutes+s.ManualMinutes) / budget.Minutes())
+		s.OverBudget = float64(s.PageMinutes+s.ManualMinutes) > budget.Minutes()
+	}
+	return s
+}
+
+// HourStart is the start of the clock hour in loc that t falls in, as an instant. Unlike
+// truncating local wall time, it keeps the two 01:00 hours of a DST fall-back apart, and it
+// follows zones whose offset is not a whole number of hours.
+func HourStart(t time.Time, loc *time.Location) time.Time {
+	_, off := t.In(loc).Zone()
+	shift := time.Duration(off) * time.Second
+	return t.Add(shift).Truncate(time.Hour).Add(-shift).In(loc)
+}
+
+func uniq(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }

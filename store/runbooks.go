@@ -1,0 +1,374 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/opsreview/opsreview/review"
+)
+
+// RunbookQuery selects runbooks and the fires that weigh them.
+type RunbookQuery struct {
+	Annotations []string // annotation names that hold a runbook URL (runbooks.annotations)
+	Ignore      []string // alertnames left out of every count (alerts.ignore)
+	// From and To bound the fires counted for risk; an alert with no runbook is listed as missing
+	// when its rule is live or it fired in this window.
+	From, To time.Time
+	Team     *string // nil: every team; "": unassigned. Applies to fires.
+}
+
+// runbookLink says that an alert points to a runbook URL ("" when it has none).
+type runbookLink struct {
+	Alertname string    `db:"alertname"`
+	URL       string    `db:"url"`
+	FirstSeen time.Time `db:"first_seen"`
+	Live      bool      `db:"live"`
+}
+
+// runbookLinks reads which alerts point to which runbook URLs from the annotations of alert rules
+// and of episodes. An alert whose rule and episodes carry none of the annotations has one link
+// with an empty URL.
+func runbookLinks(ctx context.Context, db sqlx.QueryerContext, q RunbookQuery) ([]runbookLink, error) {
+	var links []runbookLink
+	err := sqlx.SelectContext(ctx, db, &links, `
+		WITH names AS (
+		    SELECT unnest($1::text[]) AS name
+		), links AS (
+		    SELECT r.alertname, nullif(btrim(r.annotations ->> n.name), '') AS url,
+		           r.first_seen AS seen, r.gone_at IS NULL AS live
+		    FROM alert_rules r
+		    CROSS JOIN names n
+		    UNION ALL
+		    SELECT e.alertname, nullif(btrim(e.annotations ->> n.name), '') AS url,
+		           min(e.starts_at) AS seen, bool_or(e.starts_at >= $3 AND e.starts_at < $4) AS live
+		    FROM episodes e
+		    CROSS JOIN names n
+		    GROUP BY 1, 2
+		)
+		SELECT alertname, coalesce(url, '') AS url, min(seen) AS first_seen, bool_or(live) AS live
+		FROM links
+		WHERE NOT (alertname = ANY($2::text[]))
+		GROUP BY 1, 2
+		ORDER BY 1, 2`,
+		pq.Array(q.Annotations), pq.Array(nonNil(q.Ignore)), q.From, q.To)
+	if err != nil {
+		return nil, fmt.Errorf("reading runbook links from annotations: %w", err)
+	}
+	// An alert with a URL under one annotation name and none under another has a runbook.
+	hasURL := map[string]bool{}
+	for _, l := range links {
+		if l.URL != "" {
+			hasURL[l.Alertname] = true
+		}
+	}
+	out := links[:0]
+	for _, l := range links {
+		if l.URL == "" && hasURL[l.Alertname] {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+// runbookRow is one row of the runbooks table.
+type runbookRow struct {
+	URL          string     `db:"url"`
+	FirstSeen    time.Time  `db:"first_seen"`
+	CheckedAt    *time.Time `db:"checked_at"`
+	StatusCode   int        `db:"status_code"`
+	CheckError   string     `db:"check_error"`
+	LastModified *time.Time `db:"last_modified"`
+	LastReviewed *time.Time `db:"last_reviewed"`
+	ReviewedBy   string     `db:"reviewed_by"`
+}
+
+func (r runbookRow) state() review.RunbookState {
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	return review.RunbookState{
+		URL: r.URL, FirstSeen: r.FirstSeen.UTC(), CheckedAt: utc(r.CheckedAt), StatusCode: r.StatusCode,
+		CheckError: r.CheckError, LastModified: utc(r.LastModified), LastReviewed: utc(r.LastReviewed),
+		ReviewedBy: r.ReviewedBy,
+	}
+}
+
+func runbookStates(ctx context.Context, db sqlx.QueryerContext) (map[string]review.RunbookState, error) {
+	var rows []runbookRow
+	err := sqlx.SelectContext(ctx, db, &rows, `
+		SELECT url, first_seen, checked_at, status_code, check_error, last_modified,
+		       last_reviewed, reviewed_by
+		FROM runbooks`)
+	if err != nil {
+		return nil, fmt.Errorf("reading runbook states: %w", err)
+	}
+	out := make(map[string]review.RunbookState, len(rows))
+	for _, r := range rows {
+		out[r.URL] = r.state()
+	}
+	return out, nil
+}
+
+// alertFires counts, per alertname, the episodes that start in [from, to).
+func alertFires(ctx context.Context, db sqlx.QueryerContext, from, to time.Time, team *string) (map[string]int, error) {
+	var t any
+	if team != nil {
+		t = *team
+	}
+	var rows []struct {
+		Alertname string `db:"alertname"`
+		Fires     int    `db:"fires"`
+	}
+	err := sqlx.SelectContext(ctx, db, &rows, `
+		SELECT alertname, count(*) AS fires
+		FROM episodes
+		WHERE starts_at >= $1 AND starts_at < $2
+		  AND ($3::text IS NULL OR team = $3::text)
+		GROUP BY alertname`, from, to, t)
+	if err != nil {
+		return nil, fmt.Errorf("counting fires per alert: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Alertname] = r.Fires
+	}
+	return out, nil
+}
+
+// Runbooks lists every runbook URL that an alert rule or episode points to, with the alerts that
+// point to it, its last check and review, and the fires of those alerts in the query's window;
+// plus one entry with an empty URL for each live alert that has no runbook. Status and risk are
+// left to review.RankRunbooks.
+func (s *Store) Runbooks(ctx context.Context, q RunbookQuery) ([]review.RankedRunbook, error) {
+	links, err := runbookLinks(ctx, s.read, q)
+	if err != nil {
+		return nil, classify(err)
+	}
+	states, err := runbookStates(ctx, s.read)
+	if err != nil {
+		return nil, classify(err)
+	}
+	fires, err := alertFires(ctx, s.read, q.From, q.To, q.Team)
+	if err != nil {
+		return nil, classify(err)
+	}
+	byURL := map[string]*review.RankedRunbook{}
+	var out []review.RankedRunbook
+	var missing []review.RankedRunbook
+	for _, l := range links {
+		if l.URL == "" {
+			if l.Live {
+				missing = append(missing, review.RankedRunbook{
+					RunbookState: review.RunbookState{FirstSeen: l.FirstSeen.UTC()},
+					Alerts:       []string{l.Alertname}, Fires: fires[l.Alertname]})
+			}
+			continue
+		}
+		r, ok := byURL[l.URL]
+		if !ok {
+			st, known := states[l.URL]
+			if !known {
+				st = review.RunbookState{URL: l.URL, FirstSeen: l.FirstSeen.UTC()}
+			}
+			r = &review.RankedRunbook{RunbookState: st}
+			byURL[l.URL] = r
+		}
+		if l.FirstSeen.Before(r.FirstSeen) {
+			r.FirstSeen = l.FirstSeen.UTC()
+		}
+		r.Alerts = append(r.Alerts, l.Alertname)
+		r.Fires += fires[l.Alertname]
+	}
+	for _, r := range byURL {
+		sort.Strings(r.Alerts)
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
+	return append(out, missing...), nil
+}
+
+// RunbookAgendaRows returns, for each alert that fired in [q.From, q.To) (of q.Team), one row per
+// runbook it points to — or one with an empty URL when it has none — with the alert's fires in
+// the window. review.RunbookAgenda keeps the missing, broken and stale ones, ranked by risk.
+func (s *Store) RunbookAgendaRows(ctx context.Context, q RunbookQuery) ([]review.RankedRunbook, error) {
+	fires, err := alertFires(ctx, s.read, q.From, q.To, q.Team)
+	if err != nil {
+		return nil, classify(err)
+	}
+	links, err := runbookLinks(ctx, s.read, q)
+	if err != nil {
+		return nil, classify(err)
+	}
+	states, err := runbookStates(ctx, s.read)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []review.RankedRunbook
+	for _, l := range links {
+		n := fires[l.Alertname]
+		if n == 0 {
+			continue
+		}
+		st, known := states[l.URL]
+		if !known || l.URL == "" {
+			st = review.RunbookState{URL: l.URL, FirstSeen: l.FirstSeen.UTC()}
+		} else if l.FirstSeen.Before(st.FirstSeen) {
+			st.FirstSeen = l.FirstSeen.UTC()
+		}
+		out = append(out, review.RankedRunbook{RunbookState: st, Alerts: []string{l.Alertname}, Fires: n})
+	}
+	return out, nil
+}
+
+// RunbookURLs returns every runbook URL alerts point to, with when it was first seen, for the
+// checker.
+func (s *Store) RunbookURLs(ctx context.Context, q RunbookQuery) (map[string]review.RunbookState, error) {
+	links, err := runbookLinks(ctx, s.read, q)
+	if err != nil {
+		return nil, classify(err)
+	}
+	states, err := runbookStates(ctx, s.read)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := map[string]review.RunbookState{}
+	for _, l := range links {
+		if l.URL == "" {
+			continue
+		}
+		st, ok := out[l.URL]
+		if !ok {
+			if st, ok = states[l.URL]; !ok {
+				st = review.RunbookState{URL: l.URL, FirstSeen: l.FirstSeen.UTC()}
+			}
+		}
+		if l.FirstSeen.Before(st.FirstSeen) {
+			st.FirstSeen = l.FirstSeen.UTC()
+		}
+		out[l.URL] = st
+	}
+	return out, nil
+}
+
+// RunbookCheck is the outcome of one HTTP check of a runbook URL.
+type RunbookCheck struct {
+	URL          string
+	FirstSeen    time.Time // used when the URL has no row yet
+	CheckedAt    time.Time
+	StatusCode   int    // 0 when there was no answer
+	Error        string // why there was no usable answer
+	LastModified *time.Time
+	FinalURL     string // where redirects ended
+}
+
+// RecordRunbookCheck stores a check's outcome; the review fields are left alone.
+func (s *Store) RecordRunbookCheck(ctx context.Context, c RunbookCheck) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO runbooks (url, first_seen, checked_at, status_code, check_error, last_modified, final_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (url) DO UPDATE
+		SET first_seen = least(runbooks.first_seen, EXCLUDED.first_seen),
+		    checked_at = EXCLUDED.checked_at, status_code = EXCLUDED.status_code,
+		    check_error = EXCLUDED.check_error, final_url = EXCLUDED.final_url,
+		    last_modified = coalesce(EXCLUDED.last_modified, runbooks.last_modified)`,
+		c.URL, c.FirstSeen, c.CheckedAt, c.StatusCode, c.Error, c.LastModified, c.FinalURL)
+	if err != nil {
+		return classify(fmt.Errorf("recording the check of runbook %q: %w", c.URL, err))
+	}
+	return nil
+}
+
+// reviewDedup is how close together two reviews of one runbook by one person count as one (a
+// double-clicked button).
+const reviewDedup = 10 * time.Minute
+
+// MarkRunbookReviewed records that who reviewed the runbook at url at the given time and returns
+// its new state. A URL no alert points to is ErrNotFound.
+func (s *Store) MarkRunbookReviewed(ctx context.Context, q RunbookQuery, url, who string, at time.Time) (review.RunbookState, error) {
+	known, err := s.RunbookURLs(ctx, q)
+	if err != nil {
+		return review.RunbookState{}, err
+	}
+	st, ok := known[url]
+	if !ok {
+		return review.RunbookState{}, fmt.Errorf("runbook %q: %w", url, ErrNotFound)
+	}
+	var row runbookRow
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &row, `
+			INSERT INTO runbooks (url, first_seen, last_reviewed, reviewed_by)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (url) DO UPDATE
+			SET last_reviewed = greatest(runbooks.last_reviewed, EXCLUDED.last_reviewed),
+			    reviewed_by = CASE WHEN runbooks.last_reviewed IS NULL OR runbooks.last_reviewed <= EXCLUDED.last_reviewed
+			                       THEN EXCLUDED.reviewed_by ELSE runbooks.reviewed_by END
+			RETURNING url, first_seen, checked_at, status_code, check_error, last_modified,
+			          last_reviewed, reviewed_by`,
+			url, st.FirstSeen, at, who); err != nil {
+			return fmt.Errorf("marking runbook %q reviewed: %w", url, err)
+		}
+		var last sql.NullTime
+		err := tx.GetContext(ctx, &last, `
+			SELECT max(reviewed_at) FROM runbook_reviews WHERE url = $1 AND reviewed_by = $2`, url, who)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reading reviews of runbook %q: %w", url, err)
+		}
+		if last.Valid && at.Sub(last.Time).Abs() < reviewDedup {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO runbook_reviews (url, reviewed_by, reviewed_at) VALUES ($1, $2, $3)`,
+			url, who, at); err != nil {
+			return fmt.Errorf("recording the review of runbook %q: %w", url, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return review.RunbookState{}, err
+	}
+	out := row.state()
+	if st.FirstSeen.Before(out.FirstSeen) {
+		out.FirstSeen = st.FirstSeen
+	}
+	return out, nil
+}
+
+// RunbookReview is one "mark reviewed" decision.
+type RunbookReview struct {
+	URL        string    `db:"url" json:"url"`
+	ReviewedBy string    `db:"reviewed_by" json:"reviewed_by"`
+	ReviewedAt time.Time `db:"reviewed_at" json:"reviewed_at"`
+}
+
+// RunbookReviews lists the reviews of one runbook, newest first.
+func (s *Store) RunbookReviews(ctx context.Context, url string) ([]RunbookReview, error) {
+	var out []RunbookReview
+	err := s.read.SelectContext(ctx, &out, `
+		SELECT url, reviewed_by, reviewed_at
+		FROM runbook_reviews
+		WHERE url = $1
+		ORDER BY reviewed_at DESC, id DESC`, url)
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing reviews of runbook %q: %w", url, err))
+	}
+	return out, nil
+}
