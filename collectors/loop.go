@@ -86,6 +86,7 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		}
 		cs = append(cs, c)
 	}
+	cs = append(cs, NewRunbookChecker(cfg, st, opts.Logger))
 	return NewRunner(opts, cs...)
 }
 

@@ -101,7 +101,12 @@ func (c *RunbookChecker) Name() string { return "runbooks" }
 func (c *RunbookChecker) Kind() string { return "runbooks" }
 
 // Interval is runbooks.check_interval.
-func (c *RunbookChecker) Interval() time.Duration { return time.Duration(c.cfg.Runbooks.CheckInterval) }
+func (c *RunbookChecker) Interval() time.Duration {
+	if d := time.Duration(c.cfg.Runbooks.CheckInterval); d > 0 {
+		return d
+	}
+	return 6 * time.Hour // the documented default, for configs built without config.Load
+}
 
 // Timeout bounds one run over every runbook.
 func (c *RunbookChecker) Timeout() time.Duration { return 10 * time.Minute }

@@ -22,7 +22,6 @@ import (
 	"github.com/opsreview/opsreview/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
 
 func TestAddrRisk(t *testing.T) {
 	tests := map[string]string{
