@@ -35,6 +35,12 @@ type pageSpec struct {
 var pages = []pageSpec{
 	{name: "episodes", section: "alerts"},
 	{name: "error"},
+	{name: "review", section: "review"},
+	{name: "review_verdict", section: "review"},
+	{name: "review_actions", section: "review"},
+	{name: "review_followup", section: "review"},
+	{name: "alerts", section: "alerts"},
+	{name: "alert", section: "alerts"},
 }
 
 // navItem is one link of the main navigation.

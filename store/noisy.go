@@ -193,3 +193,17 @@ func (s *Store) WeeklyFires(ctx context.Context, bounds []time.Time, f CountFilt
 	}
 	return out, nil
 }
+
+// LatestExternalURL returns the Alertmanager address the latest webhook delivery carried, or "".
+func (s *Store) LatestExternalURL(ctx context.Context) (string, error) {
+	var u []string
+	err := s.read.SelectContext(ctx, &u, `
+		SELECT external_url FROM notifications WHERE external_url <> '' ORDER BY received_at DESC LIMIT 1`)
+	if err != nil {
+		return "", classify(fmt.Errorf("reading Alertmanager's external URL: %w", err))
+	}
+	if len(u) == 0 {
+		return "", nil
+	}
+	return u[0], nil
+}
