@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -195,7 +196,14 @@ func (s *Server) actionAddForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.store.AddActionItem(c.UserContext(), a, r.IdempotencyKey); err != nil {
+	// The same form sent twice (a double click, a retry) adds one item; the same form sent again
+	// with other words (the next item typed into the row's form) adds another.
+	key := ""
+	if r.IdempotencyKey != "" {
+		h := sha256.Sum256([]byte(strings.Join([]string{r.IdempotencyKey, a.Title, a.Owner, r.Due, a.TicketURL, a.Alertname}, "\x00")))
+		key = hex.EncodeToString(h[:16])
+	}
+	if _, _, err := s.store.AddActionItem(c.UserContext(), a, key); err != nil {
 		return err
 	}
 	if !isFragment(c) {
@@ -210,7 +218,8 @@ func (s *Server) actionAddForm(c *fiber.Ctx) error {
 		return err
 	}
 	today := s.today(s.locationOf(team))
-	v := decidedView{Week: a.Week, Team: r.Team, CSRF: s.csrfToken(c), Key: newKey(), Now: s.now()}
+	v := decidedView{Week: a.Week, Team: r.Team, CSRF: s.csrfToken(c), Key: newKey(), Now: s.now(),
+		DueDef: today.AddDate(0, 0, 7).Format(time.DateOnly)}
 	for _, it := range items {
 		v.Items = append(v.Items, toActionJSON(it, today))
 	}

@@ -93,8 +93,12 @@ func buildTimeline(eps []review.Episode, versions []store.RuleVersion, from, to,
 		tl.Markers = append(tl.Markers, tlMarker{X: x(v.SeenAt), Y2: tl.Height,
 			Title: "rule changed " + v.SeenAt.Format("Mon 02 Jan 15:04") + " UTC (" + v.Source + "): " + v.Expr})
 	}
-	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
-		tl.Ticks = append(tl.Ticks, tlTick{X: x(d), Label: d.Format("Mon 02")})
+	for i, d := 0, from; d.Before(to); i, d = i+1, d.AddDate(0, 0, 1) {
+		tick := tlTick{X: x(d)}
+		if i%7 == 0 { // a label a week: daily labels would overlap on a phone
+			tick.Label = d.Format("Mon 02 Jan")
+		}
+		tl.Ticks = append(tl.Ticks, tick)
 	}
 	return tl
 }

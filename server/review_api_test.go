@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -375,5 +376,64 @@ func TestReviewPagesRenderHostileTextInert(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func postForm(t *testing.T, ts *testServer, path string, form url.Values) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	return ts.do(t, req)
+}
+
+func TestReviewFormsAreIdempotentAndRefuseStaleClicks(t *testing.T) {
+	ts := newTestServer(t, "", reviewConfig)
+	feedWeek47(t, ts)
+	form := url.Values{"title": {"tune it"}, "owner": {"ana"}, "due": {"2026-12-01"}, "alertname": {"DiskFull"},
+		"week": {"2026-W47"}, "team": {"payments"}, "idempotency_key": {"form-1"}, "csrf_token": {""}}
+	for i := 0; i < 2; i++ {
+		if code, body := postForm(t, ts, "/review/action-items", form); code != 200 || !strings.Contains(body, `id="decided"`) {
+			t.Fatalf("add form: %d %s", code, body)
+		}
+	}
+	form.Set("title", "and write the runbook")
+	if code, _ := postForm(t, ts, "/review/action-items", form); code != 200 {
+		t.Fatal(code)
+	}
+	var items struct {
+		Items []map[string]any `json:"items"`
+	}
+	ts.getJSON(t, "/api/v1/action-items?team=payments", &items)
+	if len(items.Items) != 2 {
+		t.Errorf("a double-submitted form and a second item: %d items, want 2", len(items.Items))
+	}
+
+	click := url.Values{"alertname": {"DiskFull"}, "week": {"2026-W47"}, "verdict": {"noise"}, "version": {"0"}, "idempotency_key": {"c1"}}
+	for i := 0; i < 2; i++ {
+		code, body := postForm(t, ts, "/review/verdicts", click)
+		if code != 200 || !strings.Contains(body, `data-verdict="noise"`) || strings.Contains(body, "<html") {
+			t.Fatalf("verdict click %d: %d %s", i, code, body)
+		}
+	}
+	// Someone else's click from the same stale page: refused, the fragment shows the current verdict.
+	stale := url.Values{"alertname": {"DiskFull"}, "week": {"2026-W47"}, "verdict": {"actionable"}, "version": {"0"}, "idempotency_key": {"c2"}}
+	code, body := postForm(t, ts, "/review/verdicts", stale)
+	if code != 200 || !strings.Contains(body, `data-verdict="noise"`) || !strings.Contains(body, "Someone else decided first") {
+		t.Errorf("stale click: %d %s", code, body)
+	}
+	var hist struct {
+		Items []map[string]any `json:"items"`
+	}
+	ts.getJSON(t, "/api/v1/verdicts?alertname=DiskFull", &hist)
+	if len(hist.Items) != 1 {
+		t.Errorf("verdict history: %d rows, want 1 (a double click and a refused stale click)", len(hist.Items))
+	}
+	// Without htmx (no JavaScript), a form post redirects back to the review.
+	req := httptest.NewRequest(http.MethodPost, "/review/verdicts", strings.NewReader(url.Values{"alertname": {"DiskFull"},
+		"week": {"2026-W47"}, "verdict": {"needs-tuning"}, "version": {"1"}, "team": {"payments"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if code, _ := ts.do(t, req); code != http.StatusSeeOther {
+		t.Errorf("plain form post: %d, want 303", code)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -128,6 +129,9 @@ type scorePart struct {
 	Name  string
 	Value float64
 }
+
+// Label is the part's name for people: "sleep pages" for sleep_pages.
+func (p scorePart) Label() string { return strings.ReplaceAll(p.Name, "_", " ") }
 
 // noisyRows joins per-rule counts, pages (classified by the hours of the rule's team) and verdicts
 // into scored rows, highest noise score first.

@@ -22,6 +22,16 @@ type reviewView struct {
 // Key returns a fresh idempotency key for one form.
 func (v reviewView) Key() string { return newKey() }
 
+// Span is the week's days in the team's timezone: "Mon 16 Nov – Sun 22 Nov 2026".
+func (v reviewView) Span() string {
+	loc, err := time.LoadLocation(v.R.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	from, last := v.R.From.In(loc), v.R.To.In(loc).AddDate(0, 0, -1)
+	return from.Format("Mon 02 Jan") + " – " + last.Format("Mon 02 Jan 2006")
+}
+
 // Cell is a noisy row's verdict cell.
 func (v reviewView) Cell(r noisyRow) verdictCell {
 	return verdictCell{Alertname: r.Alertname, Week: v.R.Week, Team: v.R.Team, Verdict: r.Verdict, By: r.VerdictBy,
