@@ -437,3 +437,32 @@ func TestReviewFormsAreIdempotentAndRefuseStaleClicks(t *testing.T) {
 		t.Errorf("plain form post: %d, want 303", code)
 	}
 }
+
+func TestRulePageMarksTheRulesOwnChangesAndDSTWeeks(t *testing.T) {
+	ts := newTestServer(t, "", reviewConfig)
+	feedWeek47(t, ts)
+	if _, err := ts.store.DB().Exec(`
+		WITH r AS (
+		    INSERT INTO alert_rules (rule_key, source, group_file, group_name, alertname, expr, content_hash, first_seen, last_seen)
+		    VALUES ('k', 'prom-eu', 'f.yml', 'g', 'DiskFull', 'disk_used > 0.9', 'h', '2026-11-01', '2026-11-25')
+		    RETURNING id)
+		INSERT INTO alert_rule_versions (rule_id, seen_at, expr, for_seconds, labels, annotations, content_hash)
+		SELECT id, '2026-11-18T12:00:00Z', 'disk_used > 0.95', 300, '{}', '{}', 'h2' FROM r`); err != nil {
+		t.Fatal(err)
+	}
+	code, body := ts.do(t, httptest.NewRequest(http.MethodGet, "/alerts/DiskFull?week=2026-W47", nil))
+	if code != 200 || !strings.Contains(body, `class="marker"`) || !strings.Contains(body, "disk_used &gt; 0.95") {
+		t.Errorf("rule page: %d, want a marker for the rule's change", code)
+	}
+	if strings.Count(body, `<rect class="bar`) != 3 {
+		t.Errorf("want 3 episode bars, got %d", strings.Count(body, `<rect class="bar`))
+	}
+	// A Berlin week across the end of summer time is 169 hours, from local midnight to local midnight.
+	var rv struct {
+		From, To time.Time
+	}
+	ts.getJSON(t, "/api/v1/review?week=2026-W43&team=payments", &rv)
+	if !rv.From.Equal(utc("2026-10-18T22:00:00Z")) || rv.To.Sub(rv.From) != 169*time.Hour {
+		t.Errorf("W43 in Berlin: %v to %v", rv.From, rv.To)
+	}
+}
