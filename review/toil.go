@@ -6,19 +6,9 @@ import (
 	"time"
 )
 
-// Hours classes, as config.Team.HoursClass returns them.
-const (
-	HoursBusiness = "business"
-	HoursEvening  = "evening"
-	HoursSleep    = "sleep"
-)
-
-// RepeatOffenderPages is how many pages in a week make a rule a repeat offender.
-const RepeatOffenderPages = 3
-
-// Page is one page: a firing notification to a paging receiver that carried at least one
+// ToilPage is one page as toil counts it: a firing notification to a paging receiver that carried at least one
 // episode the receiver had not been notified of before. At is when it was received.
-type Page struct {
+type ToilPage struct {
 	NotificationID int64
 	At             time.Time
 	Team           string   // the owning team of its new episodes ("" unassigned)
@@ -65,7 +55,7 @@ type ToilSummary struct {
 // the week, the team and the pages' hours classes and costs. An interrupted hour is a clock hour
 // in loc (the team's timezone) with at least one page; across a DST change the repeated or
 // skipped hour is counted as the clock shows it, so a week may have 167 or 169 hours.
-func SummarizeToil(pages []Page, entries []ToilEntry, budget time.Duration, loc *time.Location) ToilSummary {
+func SummarizeToil(pages []ToilPage, entries []ToilEntry, budget time.Duration, loc *time.Location) ToilSummary {
 	if loc == nil {
 		loc = time.UTC
 	}

@@ -17,7 +17,7 @@ func TestSummarizeToil(t *testing.T) {
 		}
 		return x
 	}
-	pages := []Page{
+	pages := []ToilPage{
 		{NotificationID: 1, At: at("2026-11-16 03:10"), Rules: []string{"DiskFull"}, Hours: HoursSleep, Minutes: 15},
 		{NotificationID: 2, At: at("2026-11-16 03:50"), Rules: []string{"DiskFull", "HighLatency"}, Hours: HoursSleep, Minutes: 15},
 		// The same notification listed twice (once per rule) is still one page.
@@ -78,7 +78,7 @@ func TestInterruptedHoursAcrossDST(t *testing.T) {
 	first := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)  // 02:30 CEST
 	second := time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC) // 02:30 CET
 	sameHour := time.Date(2026, 10, 25, 1, 59, 0, 0, time.UTC)
-	pages := []Page{
+	pages := []ToilPage{
 		{NotificationID: 1, At: first, Rules: []string{"A"}, Hours: HoursSleep},
 		{NotificationID: 2, At: second, Rules: []string{"A"}, Hours: HoursSleep},
 		{NotificationID: 3, At: sameHour, Rules: []string{"A"}, Hours: HoursSleep},

@@ -39,7 +39,7 @@ func (ts *testServer) postJSON(t *testing.T, path, body string, hdr ...string) (
 	return code, m
 }
 
-func (ts *testServer) getJSON(t *testing.T, path string) (int, map[string]any) {
+func (ts *testServer) getJSONMap(t *testing.T, path string) (int, map[string]any) {
 	t.Helper()
 	code, b := ts.do(t, httptest.NewRequest(http.MethodGet, path, nil))
 	var m map[string]any
@@ -89,14 +89,14 @@ func TestToilAPIStoresAndLists(t *testing.T) {
 		t.Errorf("idempotent retry: %d %v then %d %v", code1, first, code2, second)
 	}
 
-	code, m = ts.getJSON(t, "/api/v1/toil")
+	code, m = ts.getJSONMap(t, "/api/v1/toil")
 	if code != 200 || m["week"] != "2026-W48" {
 		t.Fatalf("GET /api/v1/toil = %d %v", code, m)
 	}
 	if items := m["items"].([]any); len(items) != 1 {
 		t.Errorf("this week's items = %v, want the 45-minute entry", items)
 	}
-	code, m = ts.getJSON(t, "/api/v1/toil?week=2026-W47")
+	code, m = ts.getJSONMap(t, "/api/v1/toil?week=2026-W47")
 	if code != 200 || len(m["items"].([]any)) != 1 {
 		t.Errorf("W47 = %d %v, want the 10-minute entry", code, m)
 	}
@@ -104,12 +104,12 @@ func TestToilAPIStoresAndLists(t *testing.T) {
 	if sum["manual_minutes"].(float64) != 10 || sum["budget_hours"].(float64) != 20 {
 		t.Errorf("W47 summary = %v", sum)
 	}
-	code, m = ts.getJSON(t, "/api/v1/toil?week=2026-W48&team=payments")
+	code, m = ts.getJSONMap(t, "/api/v1/toil?week=2026-W48&team=payments")
 	if code != 200 || len(m["items"].([]any)) != 1 || m["timezone"] != "Europe/Berlin" {
 		t.Errorf("payments W48 = %d %v", code, m)
 	}
 	for _, q := range []string{"week=2026-48", "week=2026-W60", "team=nobody"} {
-		if code, m := ts.getJSON(t, "/api/v1/toil?"+q); code != 400 || m["error"] == "" {
+		if code, m := ts.getJSONMap(t, "/api/v1/toil?"+q); code != 400 || m["error"] == "" {
 			t.Errorf("GET ?%s = %d %v, want 400 with a reason", q, code, m)
 		}
 	}
@@ -133,7 +133,7 @@ func TestToilAPICountsPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, m := ts.getJSON(t, "/api/v1/toil?week=2026-W47&team=payments")
+	code, m := ts.getJSONMap(t, "/api/v1/toil?week=2026-W47&team=payments")
 	if code != 200 {
 		t.Fatalf("GET = %d %v", code, m)
 	}
@@ -209,7 +209,7 @@ func addRunbookAlerts(t *testing.T, ts *testServer) {
 func TestRunbooksAPIAndReview(t *testing.T) {
 	ts := newTestServer(t, "", opsConfig)
 	addRunbookAlerts(t, ts)
-	code, m := ts.getJSON(t, "/api/v1/runbooks")
+	code, m := ts.getJSONMap(t, "/api/v1/runbooks")
 	if code != 200 {
 		t.Fatalf("GET = %d %v", code, m)
 	}
@@ -302,7 +302,7 @@ func TestSourcesAPI(t *testing.T) {
 	if err := ts.store.RecordCollectorRun(ctx, "am", "alertmanager", ts.now, errorString(`<img src=x onerror=alert(1)>`)); err != nil {
 		t.Fatal(err)
 	}
-	code, m := ts.getJSON(t, "/api/v1/sources")
+	code, m := ts.getJSONMap(t, "/api/v1/sources")
 	if code != 200 {
 		t.Fatalf("GET = %d %v", code, m)
 	}

@@ -38,6 +38,12 @@ var pages = []pageSpec{
 	{name: "toil", section: "toil"},
 	{name: "sources", section: "sources"},
 	{name: "error"},
+	{name: "review", section: "review"},
+	{name: "review_verdict", section: "review"},
+	{name: "review_actions", section: "review"},
+	{name: "review_followup", section: "review"},
+	{name: "alerts", section: "alerts"},
+	{name: "alert", section: "alerts"},
 }
 
 // navItem is one link of the main navigation.

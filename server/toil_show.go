@@ -57,7 +57,7 @@ func (s *Server) toilBudget(team *string) time.Duration {
 // toilSection builds the toil section for a week and a team (nil: every team): pages classified
 // by hours in their owning team's timezone, the manual entries and the summary against the budget.
 func (s *Server) toilSection(ctx context.Context, week review.Week, team *string, csrf string) (ToilSectionView, error) {
-	pages, err := s.store.Pages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: team,
+	pages, err := s.store.ToilPages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: team,
 		Receivers: s.cfg.PagingReceivers, Ignore: s.cfg.Alerts.Ignore})
 	if err != nil {
 		return ToilSectionView{}, err
@@ -100,7 +100,7 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 }
 
 // toilGrid counts pages per day and local clock hour of the week.
-func toilGrid(week review.Week, pages []review.Page, loc *time.Location) []ToilDay {
+func toilGrid(week review.Week, pages []review.ToilPage, loc *time.Location) []ToilDay {
 	days := make([]ToilDay, 7)
 	for i := range days {
 		days[i].Label = week.Start.In(loc).AddDate(0, 0, i).Format("Mon 02")

@@ -34,7 +34,7 @@ type ToilSectionView struct {
 	TimeZone   string // of the team; UTC for every team
 	Summary    review.ToilSummary
 	Entries    []review.ToilEntry
-	Pages      []review.Page
+	Pages      []review.ToilPage
 	Grid       []ToilDay // hours of the week with pages, Monday first
 	Alerts     []string  // alertnames that paged this week, offered in the form
 	Categories []string  // suggested categories

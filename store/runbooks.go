@@ -372,3 +372,22 @@ func (s *Store) RunbookReviews(ctx context.Context, url string) ([]RunbookReview
 	}
 	return out, nil
 }
+
+// RunbookStates returns what the checker and the reviews know of the given runbook URLs; a URL
+// never seen by the checker is absent.
+func (s *Store) RunbookStates(ctx context.Context, urls []string) (map[string]review.RunbookState, error) {
+	var rows []runbookRow
+	err := s.read.SelectContext(ctx, &rows, `
+		SELECT url, first_seen, checked_at, status_code, check_error, last_modified,
+		       last_reviewed, reviewed_by
+		FROM runbooks
+		WHERE url = ANY($1)`, pq.Array(urls))
+	if err != nil {
+		return nil, classify(fmt.Errorf("reading runbook states: %w", err))
+	}
+	out := make(map[string]review.RunbookState, len(rows))
+	for _, r := range rows {
+		out[r.URL] = r.state()
+	}
+	return out, nil
+}

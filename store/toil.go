@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -98,46 +97,26 @@ type PageQuery struct {
 	Ignore    []string  // alertnames left out of every count
 }
 
-// Pages returns the pages received in the window: firing notifications to a paging receiver
-// that were the first notification of at least one (not ignored) episode to that receiver. Each
-// page lists the rules of those new episodes and the team that owns them; a notification whose
-// new episodes belong to several teams is the page of the team of its first episode unless a
-// team is asked for. Hours and Minutes are left for the caller, which knows the teams.
-func (s *Store) Pages(ctx context.Context, q PageQuery) ([]review.Page, error) {
-	var t any
+// ToilPages returns the pages received in the window, one per notification (Pages gives one per
+// notification and rule): each lists the rules of its new episodes and the team of the first.
+// Hours and Minutes are left for the caller, which knows the teams.
+func (s *Store) ToilPages(ctx context.Context, q PageQuery) ([]review.ToilPage, error) {
+	f := CountFilter{From: q.From, To: q.To, Ignore: q.Ignore, PagingReceivers: q.Receivers}
 	if q.Team != nil {
-		t = *q.Team
+		f.Teams = []string{*q.Team}
 	}
-	var rows []struct {
-		ID        int64     `db:"id"`
-		At        time.Time `db:"received_at"`
-		Alertname string    `db:"alertname"`
-		Team      string    `db:"team"`
-		EpisodeID int64     `db:"episode_id"`
-	}
-	err := s.read.SelectContext(ctx, &rows, `
-		SELECT n.id, n.received_at, e.alertname, e.team, e.id AS episode_id
-		FROM notifications n
-		JOIN receiver_episodes re ON re.first_notification_id = n.id AND re.receiver = n.receiver
-		JOIN episodes e ON e.id = re.episode_id
-		WHERE n.received_at >= $1 AND n.received_at < $2
-		  AND n.status = 'firing'
-		  AND n.receiver = ANY($3::text[])
-		  AND NOT (e.alertname = ANY($4::text[]))
-		  AND ($5::text IS NULL OR e.team = $5::text)
-		ORDER BY n.received_at, n.id, e.id`,
-		q.From, q.To, pq.Array(nonNil(q.Receivers)), pq.Array(nonNil(q.Ignore)), t)
+	rows, err := s.Pages(ctx, f)
 	if err != nil {
-		return nil, classify(fmt.Errorf("listing pages: %w", err))
+		return nil, err
 	}
-	var out []review.Page
+	var out []review.ToilPage
 	idx := map[int64]int{}
 	for _, r := range rows {
-		i, ok := idx[r.ID]
+		i, ok := idx[r.NotificationID]
 		if !ok {
 			i = len(out)
-			idx[r.ID] = i
-			out = append(out, review.Page{NotificationID: r.ID, At: r.At.UTC(), Team: r.Team})
+			idx[r.NotificationID] = i
+			out = append(out, review.ToilPage{NotificationID: r.NotificationID, At: r.At, Team: r.Team})
 		}
 		p := &out[i]
 		if !contains(p.Rules, r.Alertname) {

@@ -95,7 +95,7 @@ func TestPagesCountedIndependently(t *testing.T) {
 		  AND n.received_at < $1`, t0.Add(7*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	pages, err := s.Pages(ctx, PageQuery{From: t0.Add(-time.Hour), To: t0.Add(7 * 24 * time.Hour),
+	pages, err := s.ToilPages(ctx, PageQuery{From: t0.Add(-time.Hour), To: t0.Add(7 * 24 * time.Hour),
 		Receivers: []string{"pager"}, Ignore: []string{"Watchdog"}})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestPagesCountedIndependently(t *testing.T) {
 		t.Fatalf("pages = %+v, want %d (independent count) = 3", pages, want)
 	}
 	team := "payments"
-	pages, err = s.Pages(ctx, PageQuery{From: t0.Add(-time.Hour), To: t0.Add(7 * 24 * time.Hour),
+	pages, err = s.ToilPages(ctx, PageQuery{From: t0.Add(-time.Hour), To: t0.Add(7 * 24 * time.Hour),
 		Receivers: []string{"pager"}, Ignore: []string{"Watchdog"}, Team: &team})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// reviewAPI answers GET /api/v1/review?week=&team=: the whole weekly review, section by section.
+func (s *Server) reviewAPI(c *fiber.Ctx) error {
+	sc, err := s.weekScope(c)
+	if err != nil {
+		return err
+	}
+	rv, err := s.buildReview(c.UserContext(), sc)
+	if err != nil {
+		return err
+	}
+	return c.JSON(rv)
+}
+
+// noisyAPI answers GET /api/v1/alerts/noisy?from=&to=&team=&limit=: per alert rule, its counts and
+// noise score with the parts, highest first. The window defaults to the last 7 days.
+func (s *Server) noisyAPI(c *fiber.Ctx) error {
+	from, to, err := s.window(c, 7*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	team, err := s.teamParam(c)
+	if err != nil {
+		return err
+	}
+	limit, err := s.limitParam(c, 50, 1000)
+	if err != nil {
+		return err
+	}
+	sc := scope{From: from, To: to, Team: team, Loc: s.locationOf(team)}
+	var teams []string
+	if team != nil {
+		teams = []string{*team}
+	}
+	rows, _, err := s.noisy(c.UserContext(), sc, teams, weeksOverlapping(from, to, sc.Loc))
+	if err != nil {
+		return err
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return c.JSON(fiber.Map{"items": rows})
+}

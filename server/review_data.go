@@ -1,0 +1,253 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/opsreview/opsreview/config"
+	"github.com/opsreview/opsreview/review"
+	"github.com/opsreview/opsreview/store"
+)
+
+// scope is what one review or count is about: a window, the team (nil: every team; "": alerts
+// nobody owns) and that team's timezone.
+type scope struct {
+	From, To time.Time
+	Team     *string
+	Loc      *time.Location
+	Week     review.Week // set for weekly reviews
+}
+
+// teamName is the team as the API shows it: "" for every team, "unassigned" for nobody's.
+func (sc scope) teamName() string {
+	switch {
+	case sc.Team == nil:
+		return ""
+	case *sc.Team == "":
+		return config.Unassigned
+	}
+	return *sc.Team
+}
+
+// teamQuery is the team= parameter that selects the same team again ("" for every team).
+func (sc scope) teamQuery() string { return sc.teamName() }
+
+// locationOf is the timezone of a team parameter: the team's, or UTC for every team and unassigned.
+func (s *Server) locationOf(team *string) *time.Location {
+	if team != nil {
+		if t := s.cfg.TeamByName(*team); t != nil && t.Location != nil {
+			return t.Location
+		}
+	}
+	return time.UTC
+}
+
+// weekScope reads week= and team=: the ISO week in the team's timezone, by default the last full one.
+func (s *Server) weekScope(c *fiber.Ctx) (scope, error) {
+	team, err := s.teamParam(c)
+	if err != nil {
+		return scope{}, err
+	}
+	loc := s.locationOf(team)
+	w := review.LastFullWeek(s.now(), loc)
+	if v := c.Query("week"); v != "" {
+		if w, err = review.ParseWeek(v, loc); err != nil {
+			return scope{}, badRequest("week: " + err.Error())
+		}
+	}
+	return scope{From: w.Start, To: w.End, Team: team, Loc: loc, Week: w}, nil
+}
+
+// countFilter is the store filter of a scope; teams lists the teams whose episodes count.
+func (s *Server) countFilter(sc scope, teams []string) store.CountFilter {
+	return store.CountFilter{
+		From: sc.From, To: sc.To, Now: s.now().UTC(), Teams: teams, Ignore: s.cfg.Alerts.Ignore,
+		FlapThreshold: time.Duration(s.cfg.Alerts.FlapThreshold), RefireWindow: time.Duration(s.cfg.Alerts.RefireWindow),
+		PagingReceivers: s.cfg.PagingReceivers,
+	}
+}
+
+// runbookRef is a rule's runbook and its status (ok, stale, missing, broken, or unknown until checked).
+type runbookRef struct {
+	URL    string `json:"url"`
+	Status string `json:"status"`
+}
+
+// noisyRow is one alert rule's line of the noisy-alerts list, in the API and on the page.
+type noisyRow struct {
+	Alertname      string              `json:"alertname"`
+	Team           string              `json:"team"`
+	Fires          int                 `json:"fires"`
+	Flaps          int                 `json:"flaps"`
+	FiringSeconds  float64             `json:"firing_seconds"`
+	Pages          int                 `json:"pages"`
+	PagesByHours   review.PagesByHours `json:"pages_by_hours"`
+	SilencedShare  float64             `json:"silenced_share"`
+	Verdict        string              `json:"verdict"`
+	VerdictBy      string              `json:"verdict_by"`
+	VerdictAt      *time.Time          `json:"verdict_at"`
+	VerdictVersion int                 `json:"verdict_version"`
+	NoiseScore     float64             `json:"noise_score"`
+	NoiseParts     map[string]float64  `json:"noise_parts"`
+	Runbook        runbookRef         `json:"runbook"`
+	Trend          *review.Trend       `json:"trend,omitempty"`
+	GeneratorURL   string              `json:"generator_url"`
+	SilenceURL     string              `json:"silence_url"`
+	EpisodesURL    string              `json:"episodes_url"`
+	RuleURL        string              `json:"rule_url"`
+	Labels         map[string]string   `json:"-"`
+	pageTimes      []time.Time
+}
+
+// FiringTime is FiringSeconds as a duration, for people.
+func (r noisyRow) FiringTime() time.Duration {
+	return time.Duration(r.FiringSeconds * float64(time.Second))
+}
+
+// SilencedPercent is the silenced share as a whole percentage.
+func (r noisyRow) SilencedPercent() int { return int(r.SilencedShare*100 + 0.5) }
+
+// PartList is the noise parts in a fixed order, zero parts left out, for people.
+func (r noisyRow) PartList() []scorePart {
+	var out []scorePart
+	for _, name := range []string{review.PartFires, review.PartFlaps, review.PartBusinessPages, review.PartEveningPages, review.PartSleepPages, review.PartVerdict} {
+		if v := r.NoiseParts[name]; v != 0 {
+			out = append(out, scorePart{name, v})
+		}
+	}
+	return out
+}
+
+// scorePart is one named part of a noise score.
+type scorePart struct {
+	Name  string
+	Value float64
+}
+
+// Label is the part's name for people: "sleep pages" for sleep_pages.
+func (p scorePart) Label() string { return strings.ReplaceAll(p.Name, "_", " ") }
+
+// noisyRows joins per-rule counts, pages (classified by the hours of the rule's team) and verdicts
+// into scored rows, highest noise score first.
+func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []review.Page, verdicts map[string]store.Verdict, amURL string) []noisyRow {
+	byName := map[string]*noisyRow{}
+	var order []string
+	row := func(name, team string) *noisyRow {
+		if r, ok := byName[name]; ok {
+			return r
+		}
+		r := &noisyRow{Alertname: name, Team: team, Labels: map[string]string{"alertname": name}}
+		byName[name] = r
+		order = append(order, name)
+		return r
+	}
+	for _, c := range counts {
+		r := row(c.Alertname, c.Team)
+		r.Fires, r.Flaps, r.FiringSeconds, r.SilencedShare = c.Fires, c.Flaps, c.FiringSeconds, c.SilencedShare()
+		r.GeneratorURL = safeURL(c.GeneratorURL)
+		r.Runbook = s.runbookOf(c.Annotations)
+		if c.Labels != nil {
+			r.Labels = c.Labels
+		}
+	}
+	for _, p := range pages {
+		r := row(p.Alertname, p.Team)
+		if r.Runbook.Status == "" {
+			r.Runbook = runbookRef{Status: runbookMissing}
+		}
+		r.Pages++
+		r.PagesByHours.Add(s.cfg.HoursTeam(p.Team).HoursClass(p.At))
+		r.pageTimes = append(r.pageTimes, p.At)
+	}
+	out := make([]noisyRow, 0, len(order))
+	for _, name := range order {
+		r := byName[name]
+		r.Verdict = review.VerdictUnreviewed
+		if v, ok := verdicts[name]; ok {
+			at := v.DecidedAt
+			r.Verdict, r.VerdictBy, r.VerdictAt, r.VerdictVersion = v.Verdict, v.DecidedBy, &at, v.Version
+		}
+		n := review.NoiseScore(review.NoiseInput{Fires: r.Fires, Flaps: r.Flaps, Pages: r.PagesByHours, Verdict: r.Verdict})
+		r.NoiseScore, r.NoiseParts = n.Score, n.Parts
+		q := url.Values{"alertname": {name}, "from": {rfc3339(sc.From)}, "to": {rfc3339(sc.To)}}
+		if r.Team != "" {
+			q.Set("team", r.Team)
+		}
+		r.EpisodesURL = "/episodes?" + q.Encode()
+		r.RuleURL = "/alerts/" + url.PathEscape(name)
+		if sc.Week.Year != 0 {
+			r.RuleURL += "?week=" + sc.Week.String()
+		}
+		r.SilenceURL = silenceURL(amURL, name)
+		out = append(out, *r)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].NoiseScore != out[j].NoiseScore {
+			return out[i].NoiseScore > out[j].NoiseScore
+		}
+		return out[i].Alertname < out[j].Alertname
+	})
+	return out
+}
+
+// silenceURL is Alertmanager's "new silence" form prefilled for the alert rule, or "" when no
+// Alertmanager address is known.
+func silenceURL(amURL, alertname string) string {
+	base := safeURL(amURL)
+	if base == "" {
+		return ""
+	}
+	for len(base) > 0 && base[len(base)-1] == '/' {
+		base = base[:len(base)-1]
+	}
+	return base + "/#/silences/new?filter=" + url.QueryEscape(fmt.Sprintf("{alertname=%q}", alertname))
+}
+
+// alertmanagerURL is where people open Alertmanager: the first configured source, else the
+// external URL the latest webhook delivery carried.
+func (s *Server) alertmanagerURL(ctx context.Context) string {
+	if len(s.cfg.Sources.Alertmanager) > 0 {
+		return s.cfg.Sources.Alertmanager[0].URL
+	}
+	u, err := s.store.LatestExternalURL(ctx)
+	if err != nil {
+		return ""
+	}
+	return u
+}
+
+// weeksOverlapping lists the ISO weeks (in loc) that overlap [from, to): a verdict given in any of
+// them is the verdict shown for the window.
+func weeksOverlapping(from, to time.Time, loc *time.Location) []string {
+	var out []string
+	for w := review.WeekOf(from, loc); w.Start.Before(to) && len(out) < 60; w = w.Next() {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// noisy loads the scored rows of a scope: one statement for counts, one for pages, one for verdicts.
+func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, []review.Page, error) {
+	f := s.countFilter(sc, teams)
+	counts, err := s.store.RuleCounts(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	pages, err := s.store.Pages(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	verdicts, err := s.store.LatestVerdicts(ctx, weeks)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := s.noisyRows(sc, counts, pages, verdicts, s.alertmanagerURL(ctx))
+	s.fillRunbookStatuses(ctx, rows)
+	return rows, pages, nil
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/opsreview/opsreview/review"
+)
+
+// CountFilter selects what the review counts: a window, the teams, the rules left out, and the
+// rules that make a flap and a page.
+type CountFilter struct {
+	From, To time.Time
+	Now      time.Time // open episodes fire until now
+	// Teams limits counts to episodes of these teams ("" is unassigned); nil counts every team.
+	Teams           []string
+	Ignore          []string // alertnames stored but left out of every count (alerts.ignore)
+	FlapThreshold   time.Duration
+	RefireWindow    time.Duration
+	PagingReceivers []string
+}
+
+func (f CountFilter) teams() (bool, any) {
+	if f.Teams == nil {
+		return true, pq.Array([]string{})
+	}
+	return false, pq.Array(f.Teams)
+}
+
+func (f CountFilter) ignore() any {
+	if f.Ignore == nil {
+		return pq.Array([]string{})
+	}
+	return pq.Array(f.Ignore)
+}
+
+type ruleCountsRow struct {
+	Alertname     string  `db:"alertname"`
+	Team          string  `db:"team"`
+	Fires         int     `db:"fires"`
+	Flaps         int     `db:"flaps"`
+	Silenced      int     `db:"silenced"`
+	FiringSeconds float64 `db:"firing_seconds"`
+	Labels        jsonMap `db:"labels"`
+	Annotations   jsonMap `db:"annotations"`
+	GeneratorURL  string  `db:"generator_url"`
+}
+
+// RuleCounts returns, per alert rule, its fires, flaps and silenced fires among the episodes that
+// start in the window, and its firing time (the overlap of every episode with the window, open ones
+// until Now), in one statement. Rules that only ran into the window from before have zero fires.
+// The rule's team, labels and annotations are those of its latest episode. Sorted by alertname.
+func (s *Store) RuleCounts(ctx context.Context, f CountFilter) ([]review.RuleCounts, error) {
+	allTeams, teams := f.teams()
+	var rows []ruleCountsRow
+	err := s.read.SelectContext(ctx, &rows, `
+		WITH started AS (
+		    SELECT e.id, e.fingerprint, e.alertname, e.starts_at, e.ends_at, e.silenced
+		    FROM episodes e
+		    WHERE e.starts_at >= $1 AND e.starts_at < $2
+		      AND ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		), carried AS (
+		    SELECT e.id, e.alertname, e.starts_at, e.ends_at
+		    FROM episodes e
+		    WHERE coalesce(e.ends_at, 'infinity'::timestamptz) > $1 AND e.starts_at < $1
+		      AND ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		), counted AS (
+		    SELECT s.alertname,
+		           count(*) AS fires,
+		           count(*) FILTER (WHERE (s.ends_at IS NOT NULL AND s.ends_at - s.starts_at < make_interval(secs => $6))
+		                               OR (p.ends_at IS NOT NULL AND s.starts_at >= p.ends_at
+		                                   AND s.starts_at - p.ends_at <= make_interval(secs => $7))) AS flaps,
+		           count(*) FILTER (WHERE s.silenced) AS silenced
+		    FROM started s
+		    LEFT JOIN LATERAL (
+		        SELECT p.ends_at
+		        FROM episodes p
+		        WHERE p.fingerprint = s.fingerprint AND p.starts_at < s.starts_at
+		        ORDER BY p.starts_at DESC
+		        LIMIT 1
+		    ) p ON true
+		    GROUP BY s.alertname
+		), firing AS (
+		    SELECT r.alertname,
+		           sum(extract(epoch FROM greatest(least(coalesce(r.ends_at, $8), $2) - greatest(r.starts_at, $1),
+		                                           interval '0'))) AS firing_seconds,
+		           (array_agg(r.id ORDER BY r.starts_at DESC, r.id DESC))[1] AS latest_id
+		    FROM (SELECT id, alertname, starts_at, ends_at FROM started
+		          UNION ALL
+		          SELECT id, alertname, starts_at, ends_at FROM carried) r
+		    GROUP BY r.alertname
+		)
+		SELECT f.alertname, l.team, coalesce(c.fires, 0) AS fires, coalesce(c.flaps, 0) AS flaps,
+		       coalesce(c.silenced, 0) AS silenced, f.firing_seconds::float8 AS firing_seconds,
+		       l.labels, l.annotations, l.generator_url
+		FROM firing f
+		LEFT JOIN counted c ON c.alertname = f.alertname
+		JOIN episodes l ON l.id = f.latest_id
+		ORDER BY f.alertname`,
+		f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now)
+	if err != nil {
+		return nil, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
+	out := make([]review.RuleCounts, len(rows))
+	for i, r := range rows {
+		out[i] = review.RuleCounts{
+			Alertname: r.Alertname, Team: r.Team, Fires: r.Fires, Flaps: r.Flaps, Silenced: r.Silenced,
+			FiringSeconds: r.FiringSeconds, Labels: r.Labels, Annotations: r.Annotations, GeneratorURL: r.GeneratorURL,
+		}
+	}
+	return out, nil
+}
+
+type pageRow struct {
+	NotificationID int64     `db:"notification_id"`
+	Alertname      string    `db:"alertname"`
+	Team           string    `db:"team"`
+	ReceivedAt     time.Time `db:"received_at"`
+}
+
+// Pages returns the pages received in the window, one per notification and rule: a firing
+// notification to a paging receiver that is the first that receiver got of at least one episode of
+// the rule. Oldest first.
+func (s *Store) Pages(ctx context.Context, f CountFilter) ([]review.Page, error) {
+	if len(f.PagingReceivers) == 0 {
+		return []review.Page{}, nil
+	}
+	allTeams, teams := f.teams()
+	var rows []pageRow
+	err := s.read.SelectContext(ctx, &rows, `
+		SELECT DISTINCT n.id AS notification_id, e.alertname, e.team, n.received_at
+		FROM notifications n
+		-- OFFSET 0 keeps this a per-notification index lookup: flattened into a join, the planner
+		-- hashes the whole receiver_episodes table instead (4x slower on a year of history).
+		CROSS JOIN LATERAL (
+		    SELECT r.episode_id
+		    FROM receiver_episodes r
+		    WHERE r.first_notification_id = n.id AND r.receiver = n.receiver
+		    OFFSET 0
+		) r
+		JOIN episodes e ON e.id = r.episode_id
+		WHERE n.received_at >= $1 AND n.received_at < $2
+		  AND n.status = 'firing' AND n.receiver = ANY($3::text[])
+		  AND ($4 OR e.team = ANY($5::text[]))
+		  AND NOT (e.alertname = ANY($6::text[]))
+		ORDER BY n.received_at, n.id, e.alertname, e.team`,
+		f.From, f.To, pq.Array(f.PagingReceivers), allTeams, teams, f.ignore())
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
+	out := make([]review.Page, len(rows))
+	for i, r := range rows {
+		out[i] = review.Page{NotificationID: r.NotificationID, Alertname: r.Alertname, Team: r.Team, At: r.ReceivedAt.UTC()}
+	}
+	return out, nil
+}
+
+// WeeklyFires counts, per alert rule, the episodes that started between consecutive bounds: the
+// result's slice i counts [bounds[i], bounds[i+1]). Bounds are week starts in a team's timezone,
+// so weeks across a DST change keep their true length. Teams and Ignore are taken from f.
+func (s *Store) WeeklyFires(ctx context.Context, bounds []time.Time, f CountFilter) (map[string][]int, error) {
+	out := map[string][]int{}
+	if len(bounds) < 2 {
+		return out, nil
+	}
+	allTeams, teams := f.teams()
+	bs := make([]*time.Time, len(bounds))
+	for i := range bounds {
+		bs[i] = &bounds[i]
+	}
+	var rows []struct {
+		Alertname string `db:"alertname"`
+		Bucket    int    `db:"bucket"`
+		Fires     int    `db:"fires"`
+	}
+	err := s.read.SelectContext(ctx, &rows, `
+		SELECT e.alertname, width_bucket(e.starts_at, $1::timestamptz[]) AS bucket, count(*) AS fires
+		FROM episodes e
+		WHERE e.starts_at >= $2 AND e.starts_at < $3
+		  AND ($4 OR e.team = ANY($5::text[]))
+		  AND NOT (e.alertname = ANY($6::text[]))
+		GROUP BY 1, 2`,
+		tsArray(bs), bounds[0], bounds[len(bounds)-1], allTeams, teams, f.ignore())
+	if err != nil {
+		return nil, classify(fmt.Errorf("counting weekly fires: %w", err))
+	}
+	for _, r := range rows {
+		if r.Bucket < 1 || r.Bucket >= len(bounds) {
+			continue
+		}
+		if out[r.Alertname] == nil {
+			out[r.Alertname] = make([]int, len(bounds)-1)
+		}
+		out[r.Alertname][r.Bucket-1] += r.Fires
+	}
+	return out, nil
+}
+
+// LatestExternalURL returns the Alertmanager address one of the latest 100 webhook deliveries
+// carried, or "". Bounded, so a store whose deliveries carry none does not scan them all per page.
+func (s *Store) LatestExternalURL(ctx context.Context) (string, error) {
+	var u []string
+	err := s.read.SelectContext(ctx, &u, `
+		SELECT external_url
+		FROM (SELECT external_url FROM notifications ORDER BY received_at DESC LIMIT 100) latest
+		WHERE external_url <> ''
+		LIMIT 1`)
+	if err != nil {
+		return "", classify(fmt.Errorf("reading Alertmanager's external URL: %w", err))
+	}
+	if len(u) == 0 {
+		return "", nil
+	}
+	return u[0], nil
+}
