@@ -22,7 +22,6 @@ import (
 	"github.com/opsreview/opsreview/store/storetest"
 )
 
-
 func TestAddrRisk(t *testing.T) {
 	tests := map[string]string{
 		"127.0.0.1":                "internal",

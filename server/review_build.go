@@ -48,10 +48,10 @@ type toilSection struct {
 	PageMinutes      int                 `json:"page_minutes"`
 	// ManualEntries are the toil entries logged by hand this week (POST /api/v1/toil, the form).
 	ManualEntries []review.ToilEntry `json:"manual_entries"`
-	ManualMinutes int     `json:"manual_minutes"`
-	TotalMinutes  int     `json:"total_minutes"`
-	BudgetMinutes int     `json:"budget_minutes"`
-	BudgetShare   float64 `json:"budget_share"` // total / budget
+	ManualMinutes int                `json:"manual_minutes"`
+	TotalMinutes  int                `json:"total_minutes"`
+	BudgetMinutes int                `json:"budget_minutes"`
+	BudgetShare   float64            `json:"budget_share"` // total / budget
 }
 
 // BudgetPercent is the share of the toil budget used, as a whole percentage.

@@ -95,7 +95,7 @@ type noisyRow struct {
 	VerdictVersion int                 `json:"verdict_version"`
 	NoiseScore     float64             `json:"noise_score"`
 	NoiseParts     map[string]float64  `json:"noise_parts"`
-	Runbook        runbookRef         `json:"runbook"`
+	Runbook        runbookRef          `json:"runbook"`
 	Trend          *review.Trend       `json:"trend,omitempty"`
 	GeneratorURL   string              `json:"generator_url"`
 	SilenceURL     string              `json:"silence_url"`
