@@ -81,6 +81,9 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 	if len(reports) == 0 {
 		return nil, nil
 	}
+	// Postgres keeps microseconds: decide on the times as they will be stored, or a new episode
+	// could not be found again by its start (and nanosecond replicas would look apart).
+	reports = truncateTimes(reports)
 	byFP := map[uint64][]int{}
 	since := map[uint64]time.Time{}
 	for i, r := range reports {
@@ -217,6 +220,18 @@ func tolerances(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) 
 		out[r.Alertname] = review.ToleranceFor(time.Duration(r.Seconds * float64(time.Second)))
 	}
 	return out, nil
+}
+
+func truncateTimes(in []review.AlertReport) []review.AlertReport {
+	out := make([]review.AlertReport, len(in))
+	for i, r := range in {
+		r.StartsAt = r.StartsAt.Truncate(time.Microsecond)
+		r.EndsAt = r.EndsAt.Truncate(time.Microsecond)
+		r.ExpiresAt = r.ExpiresAt.Truncate(time.Microsecond)
+		r.ObservedAt = r.ObservedAt.Truncate(time.Microsecond)
+		out[i] = r
+	}
+	return out
 }
 
 type idKey struct {

@@ -136,3 +136,19 @@ func TestDatabaseRejectsOverlappingEpisodes(t *testing.T) {
 		t.Fatal("two open episodes of one fingerprint were accepted")
 	}
 }
+
+// Alertmanager sends nanosecond times; Postgres keeps microseconds. A notification must still be
+// linked to the episode it opened, or its page is lost.
+func TestNanosecondStartsStillLinkNotifications(t *testing.T) {
+	s := newTestStore(t)
+	start := t0.Add(123456789 * time.Nanosecond)
+	n := Notification{Receiver: "pager", GroupKey: "g", Status: "firing", ReceivedAt: start,
+		Alerts: []review.AlertReport{report(7, start, time.Time{}, review.RoadWebhook)}}
+	res, err := s.IngestNotification(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Episodes != 1 || res.NewEpisodes != 1 {
+		t.Fatalf("the notification must carry its new episode: %+v", res)
+	}
+}
