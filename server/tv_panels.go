@@ -143,11 +143,11 @@ func tvLabels(labels map[string]string) []label {
 
 // TVPages is the pages-this-week panel, by hours class.
 type TVPages struct {
-	Week                    string
-	Total                   int
+	Week                     string
+	Total                    int
 	Business, Evening, Sleep int
-	Last                    time.Time // the latest page; zero for none
-	Now                     time.Time
+	Last                     time.Time // the latest page; zero for none
+	Now                      time.Time
 }
 
 func (s *Server) tvPages(ctx context.Context, q tvQuery) (any, error) {
