@@ -199,4 +199,3 @@ func listenPort(listen string) string {
 	}
 	return "8080"
 }
-
