@@ -395,8 +395,8 @@ func TestTVLink(t *testing.T) {
 	}
 	ts.now = ts.now.Add(tvRefresh) // one refresh later
 	r = ts.send(t, getReq("/tv/panel/firing?team=payments", "HX-Request", "true"), tvCookie, token)
-	if r.status != 200 || !strings.Contains(r.body, "This screen's access was revoked") || r.header.Get("HX-Retarget") != "#tv" {
-		t.Errorf("a panel after revoking: %d %q %s", r.status, r.header.Get("HX-Retarget"), r.body)
+	if r.status != 200 || !strings.Contains(r.body, "This screen's access was revoked") || r.header.Get("HX-Refresh") != "true" {
+		t.Errorf("a panel after revoking: %d %q %s", r.status, r.header.Get("HX-Refresh"), r.body)
 	}
 	if r := ts.send(t, getReq("/tv"), tvCookie, token); !strings.Contains(r.body, "This screen's access was revoked") {
 		t.Errorf("the TV after revoking: %d", r.status)

@@ -73,7 +73,7 @@ type TVFiringRow struct {
 }
 
 // tvFiringRows is how many open episodes fit on the panel, legibly.
-const tvFiringRows = 6
+const tvFiringRows = 4
 
 func (s *Server) tvFiring(ctx context.Context, q tvQuery) (any, error) {
 	eps, err := s.store.FiringNow(ctx, store.FiringFilter{Team: q.Team, Ignore: s.cfg.Alerts.Ignore, PerRank: tvFiringRows})

@@ -86,12 +86,12 @@ func (s *Server) tvShow(c *fiber.Ctx) error {
 
 // tvPanelShow serves one panel's fragment, which the TV page polls every tvRefresh. It answers
 // 200 with the last good content (and its age) whenever there is any; 503 only when there has
-// never been any, so htmx keeps what the screen shows. A revoked link replaces the whole screen.
+// never been any, so htmx keeps what the screen shows. A revoked link reloads the whole screen,
+// which then shows the revoked notice (a retarget would race the other panels' polls).
 func (s *Server) tvPanelShow(c *fiber.Ctx) error {
 	p := principalOf(c)
 	if p.hasTV && !p.tvValid {
-		c.Set("HX-Retarget", "#tv")
-		c.Set("HX-Reswap", "outerHTML")
+		c.Set("HX-Refresh", "true")
 		return s.tvFragment(c, fiber.StatusOK, "tv-revoked", nil)
 	}
 	panel, ok := s.tv.panels[c.Params("name")]
