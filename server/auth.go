@@ -109,8 +109,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	p := &principal{}
 	c.Locals(principalLocal, p)
 	ctx := c.UserContext()
-	// A wrong token on a public path (a health check) changes nothing; only the API reads it.
 
+	// Only the API reads a bearer token: a wrong one on a page or a health check changes nothing.
 	if bearer, ok := bearerToken(c); ok && isAPIPath(path) {
 		tok, err := s.sec.tokens.check(ctx, store.TokenAPI, bearer)
 		switch {
@@ -125,7 +125,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return c.Next() // a machine: no browser session, no CSRF
 	}
 
-	if raw := c.Cookies(tvCookie); raw != "" {
+	// Public paths (health, static files) answer without reading the TV link: they must work
+	// while the database is down.
+	if raw := c.Cookies(tvCookie); raw != "" && !isPublicPath(path) {
 		p.hasTV = true
 		tok, err := s.sec.tokens.check(ctx, store.TokenTV, raw)
 		switch {
