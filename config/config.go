@@ -20,6 +20,7 @@ type Config struct {
 	Baseline        Baseline `yaml:"baseline"`
 	Runbooks        Runbooks `yaml:"runbooks"`
 	Auth            Auth     `yaml:"auth"`
+	TV              TV       `yaml:"tv"`
 	Demo            bool     `yaml:"-"` // set when no config file was given and demo data is served
 }
 
@@ -156,6 +157,13 @@ type AuthProxy struct {
 type AuthBasic struct {
 	Users     map[string]string `yaml:"users"`
 	UsersFile string            `yaml:"users_file"`
+}
+
+// TV configures the wall TV page.
+type TV struct {
+	// FrameAncestors are the CSP frame-ancestors sources allowed to embed /tv in a frame
+	// (a dashboard wall, a kiosk page): 'self', 'none' or origins like https://dash.example.com.
+	FrameAncestors []string `yaml:"frame_ancestors"`
 }
 
 // TeamByName returns the named team, or nil.

@@ -32,6 +32,9 @@ func (c *Config) applyDefaults() {
 	if c.Alerts.RefireWindow == 0 {
 		c.Alerts.RefireWindow = Duration(30 * time.Minute)
 	}
+	if c.TV.FrameAncestors == nil {
+		c.TV.FrameAncestors = []string{"'self'"}
+	}
 	if c.Alerts.Ignore == nil {
 		c.Alerts.Ignore = []string{"Watchdog", "InfoInhibitor"}
 	}

@@ -30,6 +30,7 @@ func TestDefaults(t *testing.T) {
 				Baseline:  Baseline{Weeks: 4, Band: []float64{0.1, 0.9}, AbnormalAfter: 3},
 				Runbooks:  Runbooks{Annotations: []string{"runbook_url"}, MaxAge: Duration(90 * day), CheckInterval: Duration(6 * time.Hour)},
 				Auth:      Auth{Mode: "none", Proxy: AuthProxy{Header: "X-Forwarded-User"}},
+				TV:        TV{FrameAncestors: []string{"'self'"}},
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("got  %+v\nwant %+v", c, want)

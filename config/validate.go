@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 	c.validateSLIs(k)
 	c.validateAnalysis(k)
 	c.validateAuth(k)
+	c.validateTV(k)
 	if len(k.p) == 0 {
 		return nil
 	}

@@ -120,6 +120,23 @@ func (c *Config) validateAuth(k *checker) {
 	}
 }
 
+func (c *Config) validateTV(k *checker) {
+	for i, src := range c.TV.FrameAncestors {
+		switch src {
+		case "'self'", "'none'":
+			continue
+		}
+		u, err := url.Parse(src)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.RawQuery != "" || strings.ContainsAny(src, " ;,'\"") {
+			k.add("tv.frame_ancestors[%d]: %q must be 'self', 'none' or an origin like https://dash.example.com", i, src)
+		}
+	}
+	if len(c.TV.FrameAncestors) > 1 && slices.Contains(c.TV.FrameAncestors, "'none'") {
+		k.add("tv.frame_ancestors: 'none' cannot be combined with other sources")
+	}
+}
+
 func isBcrypt(h string) bool {
 	return len(h) == 60 && (strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$"))
 }

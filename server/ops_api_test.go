@@ -377,6 +377,9 @@ func TestReviewPartials(t *testing.T) {
 	// Without htmx, back to the review.
 	req = httptest.NewRequest(http.MethodPost, "/runbooks/reviewed", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	session, csrf := ts.browserSession(t)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+	req.Header.Set("X-CSRF-Token", csrf)
 	resp, err := ts.App().Test(req, 30_000)
 	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/review" {
 		t.Errorf("plain post: %v %v", resp.StatusCode, err)

@@ -44,6 +44,8 @@ var pages = []pageSpec{
 	{name: "review_followup", section: "review"},
 	{name: "alerts", section: "alerts"},
 	{name: "alert", section: "alerts"},
+	{name: "tv", section: "tv"},
+	{name: "whoami"},
 }
 
 // navItem is one link of the main navigation.
@@ -138,6 +140,11 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, page string, data any) error
 	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
 	}
+	body := buf.Bytes()
+	if block == "layout" {
+		token, _ := c.Locals(csrfLocal).(string)
+		body = bytes.Replace(body, []byte(csrfMarker), []byte(token), 1)
+	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	// A browser must not show a cached fragment as a whole page (back button after an htmx swap).
 	c.Vary("HX-Request")
@@ -146,7 +153,7 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, page string, data any) error
 	if c.GetRespHeader(fiber.HeaderContentSecurityPolicy) == "" {
 		c.Set(fiber.HeaderContentSecurityPolicy, ContentSecurityPolicy)
 	}
-	return c.Status(status).Send(buf.Bytes())
+	return c.Status(status).Send(body)
 }
 
 // RenderError sends the friendly error page for status. It never shows the error itself.
@@ -177,7 +184,13 @@ var templateFuncs = template.FuncMap{
 	"frame":      frameOf,
 	"nav":        func() []navItem { return nav },
 	"section":    func() string { return "" }, // replaced per page
+	"csrfMeta":   func() string { return csrfMarker },
 }
+
+// csrfMarker stands in the layout's <meta name="csrf-token"> for the request's CSRF token, which
+// Render puts in its place: templates are parsed once and views are plain structs, so the token
+// cannot reach the layout through the data. It is hex, so it needs no escaping.
+const csrfMarker = "opsreview-csrf-token-goes-here"
 
 // ago says how long before now t was ("12 min ago", "in 3 h"). static/app.js says the same.
 func ago(now, t time.Time) string {

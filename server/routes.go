@@ -11,6 +11,10 @@ import (
 // routes registers every route of the app in one place.
 func (s *Server) routes() error {
 	app := s.app
+	// Access control and security headers come first: they cover every route below.
+	if err := s.useSecurity(app); err != nil {
+		return err
+	}
 	mountStatic(app)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

@@ -62,6 +62,8 @@ type Server struct {
 	app     *fiber.App
 	render  *Renderer
 	metrics *metrics
+	sec     *security // access control: auth.go
+	tv      *tvBoard  // the wall TV's panels and cache: tv_show.go
 }
 
 // New builds the server and its routes.

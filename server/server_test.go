@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,9 +62,18 @@ func newTestServer(t *testing.T, url string, edit func(*config.Config)) *testSer
 	return ts
 }
 
-// do sends one request through the whole Fiber app and returns status and body.
+// do sends one request through the whole Fiber app and returns status and body. A form post
+// with no cookie is sent the way a browser sends it: with the session and CSRF token of a page
+// it opened first.
 func (ts *testServer) do(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
+	if _, err := req.Cookie(sessionCookie); err != nil && req.Method != http.MethodGet && req.Method != http.MethodHead &&
+		req.Header.Get("Authorization") == "" && !strings.HasPrefix(req.Header.Get("Content-Type"), "application/json") &&
+		!strings.HasPrefix(req.URL.Path, "/api/v1/alertmanager/") {
+		session, csrf := ts.browserSession(t)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
 	resp, err := ts.App().Test(req, 30_000)
 	if err != nil {
 		t.Fatal(err)

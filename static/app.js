@@ -50,6 +50,15 @@
 
   refresh(document);
   setInterval(function () { refresh(document); }, 30e3);
+  // Every htmx request carries the session's CSRF token; the server refuses a mutating request
+  // without it. The token is in <meta name="csrf-token">, filled by the server per page.
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (csrf && csrf.content) {
+      e.detail.headers["X-CSRF-Token"] = csrf.content;
+    }
+  });
+
   // Content that htmx swaps in was rendered with the server's time of that request: bring it in line.
   document.addEventListener("htmx:load", function (e) { refresh(e.target); });
 })();

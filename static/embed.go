@@ -13,7 +13,7 @@ import (
 
 // FS holds the static files, each at the top level under its own name.
 //
-//go:embed htmx.min.js app.css app.js favicon.svg
+//go:embed htmx.min.js app.css app.js favicon.svg tv.css tv.js
 var FS embed.FS
 
 var (

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/opsreview/opsreview/config"
+	"github.com/opsreview/opsreview/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -78,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return collectOnce(ctx, global, stderr)
+	case "tv-link":
+		return tokens(ctx, global, store.TokenTV, rest, stdout, stderr)
+	case "api-token":
+		return tokens(ctx, global, store.TokenAPI, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "opsreview", buildVersion())
 		return nil
