@@ -67,7 +67,7 @@ func runbookChecks(g *gen) {
 		{URL: runbookGateway, StatusCode: 200, LastModified: lm(24)},
 		{URL: runbookCheckout, StatusCode: 200, LastModified: lm(240)},
 		{URL: runbookDisk, StatusCode: 200, LastModified: lm(410)},
-		{URL: runbookDisk + "#apiserver", StatusCode: 200, LastModified: lm(410)},
+		{URL: runbookAPI, StatusCode: 200, LastModified: lm(180)},
 		{URL: runbookIndexLag, StatusCode: 404, Error: "404 Not Found"},
 		{URL: runbookCerts, Error: "dial tcp: lookup wiki-old.example.com: no such host"},
 		{URL: runbookBackup, StatusCode: 200, LastModified: lm(31)},
@@ -181,6 +181,9 @@ func toilEntries(g *gen) {
 			e := review.ToilEntry{Team: team, Minutes: 15 * (1 + g.rng.IntN(8)), Category: pick[0], Note: pick[1],
 				At: at.UTC(), Who: []string{"lena", "sam", "alex", "maya", "jonas", "priya"}[g.rng.IntN(6)],
 				CreatedAt: at.Add(time.Hour).UTC()}
+			if e.CreatedAt.After(g.anchor) {
+				e.CreatedAt = g.anchor
+			}
 			if pick[0] == "certificates" {
 				e.Alertname = "CertificateExpiringSoon"
 			}

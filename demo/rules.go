@@ -16,6 +16,7 @@ const (
 	runbookBackup   = "https://wiki.example.com/runbooks/platform/backups"                   // ok
 	runbookSearchQ  = "https://wiki.example.com/runbooks/search/query-errors"                // ok
 	runbookTarget   = "https://runbooks.prometheus-operator.dev/runbooks/general/targetdown" // stale
+	runbookAPI      = "https://wiki.example.com/runbooks/platform/apiserver"                 // stale
 )
 
 // rulesScenario defines the alerting rules of the demo: what Prometheus's /api/v1/rules would list.
@@ -84,7 +85,7 @@ func rulesScenario(g *gen) {
 	add(platform, "platform.apiserver", "KubeAPIErrorBudgetBurn",
 		`sum(apiserver_request:burnrate1h) > (14.40 * 0.01)`,
 		2*time.Minute, map[string]string{"severity": "critical", "team": "platform"},
-		map[string]string{"summary": "The Kubernetes API server burns its error budget fast", "runbook_url": runbookDisk + "#apiserver"},
+		map[string]string{"summary": "The Kubernetes API server burns its error budget fast", "runbook_url": runbookAPI},
 		"pagerduty-platform", "")
 	add(general, "general.pods", "KubePodCrashLooping",
 		`max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"}[5m]) >= 1`,

@@ -26,11 +26,12 @@ Usage:
   opsreview serve   [--config FILE] [--listen ADDR]   web server and collectors
   opsreview migrate [--config FILE]                   apply database migrations and exit
   opsreview collect --once [--config FILE]            run every collector once and exit
+  opsreview demo    [--config FILE] [--seed N]        fill the database with demo data and exit
   opsreview version                                   print the version
   opsreview --check-config [--config FILE]            print the effective config (secrets masked)
 
 Postgres comes from DATABASE_URL or database.url in the config file. The config file may also be
-given by OPSREVIEW_CONFIG.
+given by OPSREVIEW_CONFIG. Without a config file, serve fills and shows demo data.
 `
 
 // run is the whole program: it parses args and runs one subcommand until it finishes or ctx ends.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return collectOnce(ctx, global, stderr)
+	case "demo":
+		return demoCommand(ctx, global, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "opsreview", buildVersion())
 		return nil
