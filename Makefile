@@ -43,11 +43,13 @@ fuzz:
 		done; \
 	done
 
-# Serves the dashboard; with no OPSREVIEW_CONFIG the program fills demo data.
+# Serves the dashboard and prints its URL and the TV's. With no OPSREVIEW_CONFIG the program
+# fills demo data (once) and shows it. OPSREVIEW_LISTEN sets the address (default :8080).
 run:
 	@set -e; \
 	url=$$($(ENSURE_PG)); \
-	DATABASE_URL="$$url" exec $(GO) run ./cmd/opsreview serve $${OPSREVIEW_CONFIG:+--config "$$OPSREVIEW_CONFIG"}
+	DATABASE_URL="$$url" exec $(GO) run ./cmd/opsreview serve \
+		$${OPSREVIEW_CONFIG:+--config "$$OPSREVIEW_CONFIG"} $${OPSREVIEW_LISTEN:+--listen "$$OPSREVIEW_LISTEN"}
 
 bench:
 	@set -e; \

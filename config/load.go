@@ -29,14 +29,31 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// Parse is Load for a configuration held in memory (the built-in demo configuration): the same
+// environment overrides, defaults, secrets and validation.
+func Parse(text []byte) (*Config, error) {
+	c, err := parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	return c, nil
+}
+
 func load(path string) (*Config, error) {
+	if path == "" {
+		return parse(nil)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(b)
+}
+
+func parse(text []byte) (*Config, error) {
 	c := &Config{}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if err := decodeStrict(b, c); err != nil {
+	if len(text) > 0 {
+		if err := decodeStrict(text, c); err != nil {
 			return nil, err
 		}
 	}

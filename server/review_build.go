@@ -29,6 +29,7 @@ type weeklyReview struct {
 	Changes     []changeJSON    `json:"changes"`
 	ActionItems []actionJSON    `json:"action_items"` // decided in this week's review
 	Summary     reviewSummary   `json:"summary"`
+	Demo        bool            `json:"demo"` // the database holds made-up data from `opsreview demo`
 }
 
 // normalSection is a placeholder until the know-your-normal work fills it.
@@ -133,7 +134,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	rv := weeklyReview{
 		Week: w.String(), Team: sc.teamName(), Timezone: sc.Loc.String(), From: w.Start.UTC(), To: w.End.UTC(),
 		Previous: w.Previous().String(), Next: w.Next().String(),
-		Normal: normalSection{Items: []any{}},
+		Normal: normalSection{Items: []any{}}, Demo: s.cfg.Demo,
 	}
 	// Episodes of the team and of nobody: one set of statements, split below.
 	var teams []string

@@ -27,11 +27,15 @@ Usage:
   opsreview serve   [--config FILE] [--listen ADDR]   web server and collectors
   opsreview migrate [--config FILE]                   apply database migrations and exit
   opsreview collect --once [--config FILE]            run every collector once and exit
+  opsreview demo    [--config FILE] [--seed N]        fill the database with demo data and exit
+  opsreview demo    [--config FILE] [--seed N]        fill the database with eight weeks of demo data
+  opsreview tv-link create|list|revoke ...            read-only links for wall screens
+  opsreview api-token create|list|revoke ...          tokens for CI and bots (Authorization: Bearer)
   opsreview version                                   print the version
   opsreview --check-config [--config FILE]            print the effective config (secrets masked)
 
 Postgres comes from DATABASE_URL or database.url in the config file. The config file may also be
-given by OPSREVIEW_CONFIG.
+given by OPSREVIEW_CONFIG. Without a config file, serve fills and shows demo data.
 `
 
 // run is the whole program: it parses args and runs one subcommand until it finishes or ctx ends.
@@ -83,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokens(ctx, global, store.TokenTV, rest, stdout, stderr)
 	case "api-token":
 		return tokens(ctx, global, store.TokenAPI, rest, stdout, stderr)
+	case "demo":
+		return demoCommand(ctx, global, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "opsreview", buildVersion())
 		return nil

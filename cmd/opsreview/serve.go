@@ -67,11 +67,25 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
+	if g.configPath() == "" {
+		if cfg, err = firstRun(ctx, st, cfg, log); err != nil {
+			return err
+		}
+	} else if cfg.Demo, err = st.DemoFilled(ctx); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
-	runner, err := collectors.New(cfg, st, collectors.Options{Logger: log, Registerer: reg})
+	copts := collectors.Options{Logger: log, Registerer: reg, Store: st}
+	var runner *collectors.Runner
+	if cfg.Demo && g.configPath() == "" {
+		// The built-in demo has no sources, and its runbook URLs are made up: nothing to collect.
+		runner, err = collectors.NewRunner(copts)
+	} else {
+		runner, err = collectors.New(cfg, st, copts)
+	}
 	if err != nil {
 		return fmt.Errorf("bad config: %w", err)
 	}
@@ -87,7 +101,8 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 	if cfg.Auth.Mode == "none" && !isLoopback(ln.Addr()) {
 		log.Warn("auth.mode is none and opsreview listens beyond loopback: anyone who reaches it can record decisions", "listen", ln.Addr().String())
 	}
-	log.Info("opsreview serving", "listen", ln.Addr().String(), "version", buildVersion())
+	log.Info("opsreview serving", "listen", ln.Addr().String(), "version", buildVersion(), "demo", cfg.Demo)
+	announce(stderr, cfg, ln.Addr())
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
