@@ -127,12 +127,12 @@ func (s *Store) WithSourceLock(ctx context.Context, name string, fn func(ctx con
 	key := int64(h.Sum64())
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
-		return false, classify(fmt.Errorf("locking %s: %w", name, err))
+		return false, lockError(ctx, name, err)
 	}
 	defer conn.Close()
 	var got bool
 	if err := conn.GetContext(ctx, &got, `SELECT pg_try_advisory_lock($1)`, key); err != nil {
-		return false, classify(fmt.Errorf("locking %s: %w", name, err))
+		return false, lockError(ctx, name, err)
 	}
 	if !got {
 		return false, nil
@@ -144,4 +144,13 @@ func (s *Store) WithSourceLock(ctx context.Context, name string, fn func(ctx con
 		}
 	}()
 	return true, fn(ctx)
+}
+
+// lockError names the lock that could not be taken; when the caller's time ran out, that is the
+// error (the driver reports a cancelled dial as a bad connection).
+func lockError(ctx context.Context, name string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("locking %s: %w", name, ctx.Err())
+	}
+	return classify(fmt.Errorf("locking %s: %w", name, err))
 }
