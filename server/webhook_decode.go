@@ -112,6 +112,14 @@ func alertReport(a webhookAlert, receivedAt time.Time, teamFor func(map[string]s
 	if a.StartsAt.IsZero() {
 		return review.AlertReport{}, errors.New("startsAt: missing")
 	}
+	if err := storableTime(a.StartsAt); err != nil {
+		return review.AlertReport{}, fmt.Errorf("startsAt: %w", err)
+	}
+	if !a.EndsAt.IsZero() {
+		if err := storableTime(a.EndsAt); err != nil {
+			return review.AlertReport{}, fmt.Errorf("endsAt: %w", err)
+		}
+	}
 	var flags []string
 	labels := cleanMap(a.Labels, &flags)
 	if labels["alertname"] == "" {
@@ -142,6 +150,22 @@ func alertReport(a webhookAlert, receivedAt time.Time, teamFor func(map[string]s
 		r.EndsAt, r.EndKind = end, review.EndResolved
 	}
 	return r, nil
+}
+
+// Times opsreview stores: Postgres has no year 0, and the episode lists start at the Unix epoch and
+// treat 9999 as the end of time.
+var (
+	minStorableTime = time.Unix(0, 0).UTC()
+	maxStorableTime = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// storableTime refuses a time that would fail in the store: storing it could never succeed, and a
+// 5xx would make Alertmanager retry it for ever.
+func storableTime(t time.Time) error {
+	if t.Before(minStorableTime) || !t.Before(maxStorableTime) {
+		return fmt.Errorf("%s is outside %d–%d", t.UTC().Format(time.RFC3339), minStorableTime.Year(), maxStorableTime.Year()-1)
+	}
+	return nil
 }
 
 func toLabelSet(m map[string]string) model.LabelSet {

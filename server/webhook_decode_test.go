@@ -63,6 +63,10 @@ func TestDecodeRejectsWithReason(t *testing.T) {
 		{"wrong type", strings.Replace(good, `"truncatedAlerts": 0`, `"truncatedAlerts": "many"`, 1), "truncatedAlerts"},
 		{"no start", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "0001-01-01T00:00:00Z"`, 1), "alerts[0].startsAt"},
 		{"two values", good + good, "more than one value"},
+		{"start in year 0", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "0000-01-01T00:00:00Z"`, 1), "alerts[0].startsAt"},
+		{"start before 1970", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "1969-12-31T23:59:59Z"`, 1), "alerts[0].startsAt"},
+		{"start in year 9999", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "9999-12-31T23:59:59Z"`, 1), "alerts[0].startsAt"},
+		{"expiry in year 0", strings.Replace(good, `"endsAt": "0001-01-01T00:00:00Z"`, `"endsAt": "0000-06-01T00:00:00Z"`, 1), "alerts[0].endsAt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeWebhook([]byte(tc.body), time.Now(), noTeam)
