@@ -3,9 +3,11 @@ package server
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -90,6 +92,22 @@ func TestDecodeRepairsUnstorableText(t *testing.T) {
 	}
 	if strings.Join(a.Flags, ",") != "nul-byte,truncated" && strings.Join(a.Flags, ",") != "truncated,nul-byte" {
 		t.Fatalf("want nul-byte and truncated flags, got %v", a.Flags)
+	}
+}
+
+// encoding/json turns invalid UTF-8 into U+FFFD silently; the alert must still say it was repaired.
+func TestDecodeFlagsInvalidUTF8(t *testing.T) {
+	body := strings.Replace(string(fixture(t, "am_webhook_firing.json")), `"env": "rt"`, "\"env\": \"r\xff\xfet\"", 1)
+	n, err := decodeWebhook([]byte(body), time.Now(), noTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := n.Alerts[0]; !utf8.ValidString(a.Labels["env"]) || !slices.Contains(a.Flags, flagInvalidUTF8) {
+		t.Fatalf("want valid text flagged %s, got %q flagged %v", flagInvalidUTF8, a.Labels["env"], a.Flags)
+	}
+	good, err := decodeWebhook(fixture(t, "am_webhook_firing.json"), time.Now(), noTeam)
+	if err != nil || len(good.Alerts[0].Flags) != 0 {
+		t.Fatalf("a clean payload must carry no flags: %v %v", good.Alerts[0].Flags, err)
 	}
 }
 
