@@ -89,7 +89,7 @@ func (c *child) kill() {
 }
 
 // Scenario 2, short version: opsreview, a child process receiving a real Alertmanager's deliveries,
-// is SIGKILLed at random moments 4 times (20 under OPSREVIEW_SOAK=1) and started again. It is ready
+// is SIGKILLed at random moments around Alertmanager's flushes 4 times (20 under OPSREVIEW_SOAK=1) and started again. It is ready
 // within 5 s each time; after quiescence nothing is lost or doubled and no notification is partly
 // written.
 func TestReliabilityOpsreviewKilledMidIngest(t *testing.T) {
@@ -125,15 +125,16 @@ func TestReliabilityOpsreviewKilledMidIngest(t *testing.T) {
 	var slowest time.Duration
 	var prev []map[string]string
 	for trial := 0; trial < trials; trial++ {
-		batch := instances(fmt.Sprintf("KillTrial%02d", trial), 10, 20)
+		batch := instances(fmt.Sprintf("KillTrial%02d", trial), 50, 10)
 		at := base.Add(time.Duration(trial) * 5 * time.Minute)
 		o.fire(ctx, t, batch, at)
 		if prev != nil {
 			o.resolve(ctx, t, prev, at.Add(time.Minute))
 		}
 		prev = batch
-		// Alertmanager flushes the groups after group_wait (1 s): kill somewhere in the next 2 s.
-		time.Sleep(time.Duration(rnd.Int63n(int64(2 * time.Second))))
+		// Alertmanager flushes the new groups group_wait (1 s) after they appear, 50 deliveries at
+		// once: kill around then.
+		time.Sleep(800*time.Millisecond + time.Duration(rnd.Int63n(int64(600*time.Millisecond))))
 		c.kill()
 		time.Sleep(time.Duration(rnd.Int63n(int64(time.Second))))
 		ready := c.start()
@@ -145,8 +146,8 @@ func TestReliabilityOpsreviewKilledMidIngest(t *testing.T) {
 		}
 	}
 	rep := o.settle(t, c.url, 120*time.Second)
-	t.Logf("%d kills; slowest restart to ready %v; Alertmanager deliveries that failed and were retried: %v; %v",
-		trials, slowest.Round(time.Millisecond), amFailedNotifications(t, am.URL), rep)
+	t.Logf("%d kills; slowest restart to ready %v; Alertmanager requests that failed and were retried: %v; %v",
+		trials, slowest.Round(time.Millisecond), amWebhookCounter(t, am.URL, "alertmanager_notification_requests_failed_total"), rep)
 	if !rep.clean() {
 		t.Fatalf("after %d kills: %v", trials, rep)
 	}
