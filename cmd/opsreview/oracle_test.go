@@ -256,15 +256,20 @@ func allEpisodes(base, alertname string) ([]apiEpisode, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return nil, fmt.Errorf("list episodes: %w", err)
 	}
+	if len(body.Items) >= 10000 {
+		return nil, fmt.Errorf("list episodes: %s has 10,000 episodes or more, the API's page: spread the oracle's alerts over more alertnames", alertname)
+	}
 	return body.Items, nil
 }
 
-// instances returns n label sets of alertname spread over groups (group label g00, g01, …).
-func instances(alertname string, groups, perGroup int) []map[string]string {
+// instances returns label sets spread over groups (group label g00, g01, …), perGroup in each. Each
+// group has its own alertname (prefix plus the group), so that one API listing never holds more
+// than a group's episodes.
+func instances(prefix string, groups, perGroup int) []map[string]string {
 	var out []map[string]string
 	for g := 0; g < groups; g++ {
 		for i := 0; i < perGroup; i++ {
-			out = append(out, map[string]string{"alertname": alertname, "group": fmt.Sprintf("g%02d", g),
+			out = append(out, map[string]string{"alertname": fmt.Sprintf("%s_g%02d", prefix, g), "group": fmt.Sprintf("g%02d", g),
 				"instance": fmt.Sprintf("host-%02d-%03d", g, i), "severity": "page"})
 		}
 	}
