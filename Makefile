@@ -8,7 +8,9 @@ FUZZTIME    ?= 10s
 TESTTIMEOUT ?= 30m
 ENSURE_PG   := ./.ci/ensure-postgres
 
-.PHONY: build test vet fuzz run bench clean distclean
+GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+.PHONY: build test vet fuzz soak vuln run bench clean distclean
 
 build:
 	$(GO) build -o bin/opsreview ./cmd/opsreview
@@ -30,6 +32,21 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+# The long variants of the reliability scenarios (README, "Reliability"): a 30 s Postgres outage,
+# 20 kills of opsreview, 10,000 alerts through three Alertmanager replicas, 20 shuffled replays.
+soak:
+	@set -e; \
+	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
+		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \
+	fi; \
+	export OPSREVIEW_TEST_DATABASE_URL OPSREVIEW_SOAK=1; \
+	$(GO) test -count=1 -v -timeout 60m -run 'Reliability|Shuffled' ./cmd/opsreview ./server
+
+# Reports known vulnerabilities reachable from our code. It downloads the vulnerability database
+# from vuln.go.dev, so it needs the network and is not part of `make test`.
+vuln:
+	$(GO) run $(GOVULNCHECK) ./...
 
 # Runs each `func FuzzXxx` found in a package's test files for $(FUZZTIME),
 # one at a time (go test -fuzz takes one target in one package).

@@ -88,7 +88,7 @@ func (ts *testServer) postWebhook(t *testing.T, body []byte, hdr ...string) (int
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/alertmanager/webhook", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	return ts.do(t, req)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -95,14 +96,40 @@ func decodeWebhook(body []byte, receivedAt time.Time, teamFor func(map[string]st
 		ReceivedAt:      receivedAt,
 		Alerts:          make([]review.AlertReport, 0, len(m.Alerts)),
 	}
+	invalid := invalidUTF8Alerts(body)
 	for i, a := range m.Alerts {
 		r, err := alertReport(a, receivedAt, teamFor)
 		if err != nil {
 			return store.Notification{}, badPayload("alerts[%d].%v", i, err)
 		}
+		if invalid[i] && !slices.Contains(r.Flags, flagInvalidUTF8) {
+			r.Flags = append(r.Flags, flagInvalidUTF8)
+		}
 		n.Alerts = append(n.Alerts, r)
 	}
 	return n, nil
+}
+
+// invalidUTF8Alerts reports which alerts of a body carry bytes that are not UTF-8. encoding/json
+// replaces such bytes with U+FFFD without a word, so clean never sees them: the raw alerts are checked
+// instead, and only when the body as a whole is not UTF-8 (which Alertmanager never sends).
+func invalidUTF8Alerts(body []byte) map[int]bool {
+	if utf8.Valid(body) {
+		return nil
+	}
+	var raw struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil
+	}
+	out := map[int]bool{}
+	for i, a := range raw.Alerts {
+		if !utf8.Valid(a) {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 func alertReport(a webhookAlert, receivedAt time.Time, teamFor func(map[string]string) string) (review.AlertReport, error) {
@@ -111,6 +138,14 @@ func alertReport(a webhookAlert, receivedAt time.Time, teamFor func(map[string]s
 	}
 	if a.StartsAt.IsZero() {
 		return review.AlertReport{}, errors.New("startsAt: missing")
+	}
+	if err := storableTime(a.StartsAt); err != nil {
+		return review.AlertReport{}, fmt.Errorf("startsAt: %w", err)
+	}
+	if !a.EndsAt.IsZero() {
+		if err := storableTime(a.EndsAt); err != nil {
+			return review.AlertReport{}, fmt.Errorf("endsAt: %w", err)
+		}
 	}
 	var flags []string
 	labels := cleanMap(a.Labels, &flags)
@@ -142,6 +177,22 @@ func alertReport(a webhookAlert, receivedAt time.Time, teamFor func(map[string]s
 		r.EndsAt, r.EndKind = end, review.EndResolved
 	}
 	return r, nil
+}
+
+// Times opsreview stores: Postgres has no year 0, and the episode lists start at the Unix epoch and
+// treat 9999 as the end of time.
+var (
+	minStorableTime = time.Unix(0, 0).UTC()
+	maxStorableTime = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// storableTime refuses a time that would fail in the store: storing it could never succeed, and a
+// 5xx would make Alertmanager retry it for ever.
+func storableTime(t time.Time) error {
+	if t.Before(minStorableTime) || !t.Before(maxStorableTime) {
+		return fmt.Errorf("%s is outside %d–%d", t.UTC().Format(time.RFC3339), minStorableTime.Year(), maxStorableTime.Year()-1)
+	}
+	return nil
 }
 
 func toLabelSet(m map[string]string) model.LabelSet {

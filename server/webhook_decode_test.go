@@ -3,9 +3,11 @@ package server
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -63,6 +65,10 @@ func TestDecodeRejectsWithReason(t *testing.T) {
 		{"wrong type", strings.Replace(good, `"truncatedAlerts": 0`, `"truncatedAlerts": "many"`, 1), "truncatedAlerts"},
 		{"no start", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "0001-01-01T00:00:00Z"`, 1), "alerts[0].startsAt"},
 		{"two values", good + good, "more than one value"},
+		{"start in year 0", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "0000-01-01T00:00:00Z"`, 1), "alerts[0].startsAt"},
+		{"start before 1970", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "1969-12-31T23:59:59Z"`, 1), "alerts[0].startsAt"},
+		{"start in year 9999", strings.Replace(good, `"startsAt": "2026-11-23T18:53:16.445Z"`, `"startsAt": "9999-12-31T23:59:59Z"`, 1), "alerts[0].startsAt"},
+		{"expiry in year 0", strings.Replace(good, `"endsAt": "0001-01-01T00:00:00Z"`, `"endsAt": "0000-06-01T00:00:00Z"`, 1), "alerts[0].endsAt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeWebhook([]byte(tc.body), time.Now(), noTeam)
@@ -86,6 +92,22 @@ func TestDecodeRepairsUnstorableText(t *testing.T) {
 	}
 	if strings.Join(a.Flags, ",") != "nul-byte,truncated" && strings.Join(a.Flags, ",") != "truncated,nul-byte" {
 		t.Fatalf("want nul-byte and truncated flags, got %v", a.Flags)
+	}
+}
+
+// encoding/json turns invalid UTF-8 into U+FFFD silently; the alert must still say it was repaired.
+func TestDecodeFlagsInvalidUTF8(t *testing.T) {
+	body := strings.Replace(string(fixture(t, "am_webhook_firing.json")), `"env": "rt"`, "\"env\": \"r\xff\xfet\"", 1)
+	n, err := decodeWebhook([]byte(body), time.Now(), noTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := n.Alerts[0]; !utf8.ValidString(a.Labels["env"]) || !slices.Contains(a.Flags, flagInvalidUTF8) {
+		t.Fatalf("want valid text flagged %s, got %q flagged %v", flagInvalidUTF8, a.Labels["env"], a.Flags)
+	}
+	good, err := decodeWebhook(fixture(t, "am_webhook_firing.json"), time.Now(), noTeam)
+	if err != nil || len(good.Alerts[0].Flags) != 0 {
+		t.Fatalf("a clean payload must carry no flags: %v %v", good.Alerts[0].Flags, err)
 	}
 }
 

@@ -36,10 +36,11 @@ func (s *Server) webhookStore(c *fiber.Ctx) (int, error) {
 			return fiber.StatusUnauthorized, errors.New("missing or wrong bearer token")
 		}
 	}
-	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+	if enc := contentEncoding(c); enc != "" {
 		return fiber.StatusUnsupportedMediaType, errors.New("compressed bodies are not accepted (Content-Encoding: " + enc + ")")
 	}
-	body := c.Body()
+	// The raw body: Fiber's c.Body() would decompress it by the last Content-Encoding header, unbounded.
+	body := c.Request().Body()
 	if int64(len(body)) > int64(s.cfg.Webhook.MaxBody) {
 		return fiber.StatusRequestEntityTooLarge, errors.New("body larger than webhook.max_body (" + s.cfg.Webhook.MaxBody.String() + ")")
 	}
@@ -72,4 +73,22 @@ func (s *Server) webhookStore(c *fiber.Ctx) (int, error) {
 		s.opts.Reconcile()
 	}
 	return fiber.StatusOK, nil
+}
+
+// contentEncoding returns the first Content-Encoding other than identity among all the request's
+// Content-Encoding headers (a client may send several, and Fiber decodes by the last one), or "".
+func contentEncoding(c *fiber.Ctx) string {
+	var enc string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if enc != "" || !strings.EqualFold(string(k), fiber.HeaderContentEncoding) {
+			return
+		}
+		for _, e := range strings.Split(string(v), ",") {
+			if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "identity") {
+				enc = string(v)
+				return
+			}
+		}
+	})
+	return enc
 }

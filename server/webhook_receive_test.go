@@ -102,6 +102,8 @@ func TestWebhookAnswers(t *testing.T) {
 		{"no token", good, nil, 401, "bearer token"},
 		{"wrong token", good, []string{"Authorization", "Bearer nope"}, 401, "bearer token"},
 		{"compressed", gz.Bytes(), []string{"Authorization", "Bearer s3cret", "Content-Encoding", "gzip"}, 415, "Content-Encoding"},
+		{"compressed behind identity", gz.Bytes(), []string{"Authorization", "Bearer s3cret", "Content-Encoding", "identity", "Content-Encoding", "gzip"}, 415, "Content-Encoding"},
+		{"compressed after identity", gz.Bytes(), []string{"Authorization", "Bearer s3cret", "Content-Encoding", "identity, gzip"}, 415, "Content-Encoding"},
 		{"too large", big, []string{"Authorization", "Bearer s3cret"}, 413, "max_body"},
 		{"malformed", []byte(`{"version":"4",`), []string{"Authorization", "Bearer s3cret"}, 400, "malformed JSON"},
 		{"stored", good, []string{"Authorization", "Bearer s3cret"}, 200, "stored"},

@@ -113,6 +113,8 @@ type apiEpisode struct {
 	Roads       []string          `json:"roads"`
 	Silenced    bool              `json:"silenced"`
 	Backfilled  bool              `json:"backfilled"`
+	Flags       []string          `json:"flags"`
+	EndKind     string            `json:"end_kind"`
 }
 
 // episodes asks the public API for every episode of alertname in the last day.
