@@ -82,3 +82,41 @@ func TestJudge(t *testing.T) {
 		t.Errorf("runs = %+v", runs)
 	}
 }
+
+func TestObjective(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	week := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	var ss []Sample
+	for at := now.Add(-28 * 24 * time.Hour).Add(5 * time.Minute); !at.After(now); at = at.Add(5 * time.Minute) {
+		v := 0.005 // half the allowed 1 % error ratio
+		if at.After(now.Add(-time.Hour)) {
+			v = 0.03 // the last hour burns at three times the rate
+		}
+		ss = append(ss, Sample{At: at, Value: v})
+	}
+	st := Objective(ss, 0.01, LowerIsBetter, true, week, now)
+	if st.WeekMet == nil || st.BudgetLeft == nil || st.BurnRate == nil {
+		t.Fatalf("missing numbers: %+v", st)
+	}
+	weekSamples := float64(now.Sub(week)/(5*time.Minute)) + 1
+	if want := (weekSamples - 12) / weekSamples; abs(*st.WeekMet-want) > 1e-9 {
+		t.Errorf("week met %v, want %v", *st.WeekMet, want)
+	}
+	if abs(*st.BurnRate-3) > 1e-9 {
+		t.Errorf("burn rate %v, want 3", *st.BurnRate)
+	}
+	n := float64(len(ss))
+	if want := 1 - ((n-12)*0.005+12*0.03)/n/0.01; abs(*st.BudgetLeft-want) > 1e-9 {
+		t.Errorf("budget left %v, want %v", *st.BudgetLeft, want)
+	}
+	if st := Objective(ss, 0.99, HigherIsBetter, false, week, now); st.BudgetLeft != nil || st.WeekMet == nil || *st.WeekMet != 0 {
+		t.Errorf("non-ratio: %+v", st)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

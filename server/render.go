@@ -34,6 +34,8 @@ type pageSpec struct {
 // when a listed page is missing or does not parse, or when a page file is not listed.
 var pages = []pageSpec{
 	{name: "episodes", section: "alerts"},
+	{name: "normal", section: "normal"},
+	{name: "normal_show", section: "normal"},
 	{name: "error"},
 }
 
