@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 	"strings"
@@ -59,12 +60,16 @@ type chartOpts struct {
 	Loc       *time.Location
 	Dir       review.Direction
 	Label     string
+	DayLabel  string // layout of day ticks; default "Mon 02"
 }
 
 // buildChart draws ser over [from, to].
 func buildChart(ser *store.SLISeries, from, to time.Time, changes []store.Change, o chartOpts) Chart {
 	c := Chart{W: o.W, H: o.H, Label: o.Label, Sparkline: o.Sparkline}
 	padL, padR, padT, padB := 56.0, 8.0, 8.0, 22.0
+	if o.W < 600 {
+		padL = 50
+	}
 	if o.Sparkline {
 		padL, padR, padT, padB = 1, 1, 2, 2
 	}
@@ -159,7 +164,7 @@ func buildChart(ser *store.SLISeries, from, to time.Time, changes []store.Change
 			}
 			label := l.Format("15:04")
 			if o.Tick >= 24*time.Hour {
-				label = l.Format("Mon 02")
+				label = l.Format(cmp.Or(o.DayLabel, "Mon 02"))
 			}
 			c.XTicks = append(c.XTicks, ChartTick{Pos: f1(x(t)), Label: label})
 		}

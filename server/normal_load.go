@@ -147,7 +147,7 @@ func sentence(n sliNow) string {
 	b := nm.Band
 	usual := ""
 	if b.Known() {
-		usual = "usually " + formatValue(*b.Low, x.Unit) + "–" + formatValue(*b.High, x.Unit)
+		usual = "usually " + rangeText(*b.Low, *b.High, x.Unit)
 	}
 	switch {
 	case nm.Value == nil:

@@ -51,6 +51,10 @@ func (s *Server) normalShow(c *fiber.Ctx) error {
 		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: x.Name + " over the last 24 hours, with its usual band"})
 	v.Week = buildChart(r.Series, at.Add(-7*24*time.Hour), at, changes, chartOpts{W: 960, H: 260, Tick: 24 * time.Hour,
 		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: x.Name + " over the last 7 days, with its usual band"})
+	v.DayNarrow = buildChart(r.Series, at.Add(-24*time.Hour), at, changes, chartOpts{W: 400, H: 220, Tick: 6 * time.Hour,
+		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: v.Day.Label})
+	v.WeekNarrow = buildChart(r.Series, at.Add(-7*24*time.Hour), at, changes, chartOpts{W: 400, H: 220, Tick: 24 * time.Hour,
+		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: v.Week.Label, DayLabel: "Mon"})
 	obj, err := s.objectiveOf(ctx, x, at)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"time"
 
 	"github.com/opsreview/opsreview/review"
@@ -41,6 +42,7 @@ type NormalShowView struct {
 	Status                       string
 	Value, Band, Median          string
 	Day, Week                    Chart
+	DayNarrow, WeekNarrow        Chart // the same, drawn for phones
 	Objective                    *ObjectiveView
 	Changes                      []ChangeRow
 	ChangesNote                  string // why change markers are missing, when they are
@@ -92,7 +94,16 @@ func bandText(n sliNow) string {
 	if !b.Known() {
 		return "not enough data"
 	}
-	return formatValue(*b.Low, n.SLI.Unit) + "–" + formatValue(*b.High, n.SLI.Unit)
+	return rangeText(*b.Low, *b.High, n.SLI.Unit)
+}
+
+// rangeText writes a band with its unit once: "120–180 req/s", "0.2–0.8 %".
+func rangeText(lo, hi float64, unit string) string {
+	l, h := formatValue(lo, unit), formatValue(hi, unit)
+	if i := strings.IndexByte(h, ' '); i > 0 && strings.HasSuffix(l, h[i:]) {
+		l = strings.TrimSuffix(l, h[i:])
+	}
+	return l + "–" + h
 }
 
 func valueText(n sliNow) string {
