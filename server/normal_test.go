@@ -13,6 +13,7 @@ import (
 	"github.com/opsreview/opsreview/config"
 	"github.com/opsreview/opsreview/review"
 	"github.com/opsreview/opsreview/store"
+	"github.com/opsreview/opsreview/templates"
 )
 
 // sliServer is a test server with two SLIs; checkout-rps has five weeks of 5-minute samples
@@ -190,5 +191,35 @@ func TestFormatValue(t *testing.T) {
 		if got := formatValue(c.v, c.unit); got != c.want {
 			t.Errorf("formatValue(%v, %q) = %q, want %q", c.v, c.unit, got, c.want)
 		}
+	}
+}
+
+func TestNormalReviewSection(t *testing.T) {
+	ts, _ := sliServer(t, true)
+	loc := ts.cfg.SLILocation(ts.cfg.SLIs[0])
+	week := review.WeekOf(ts.now, loc)
+	v, err := ts.NormalReview(context.Background(), week, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.MostAbnormal) != 1 || v.MostAbnormal[0].Name != "checkout-rps" || v.MostAbnormal[0].Abnormal < 15*time.Minute {
+		t.Errorf("most abnormal %+v", v.MostAbnormal)
+	}
+	if len(v.NoData) != 1 || v.NoData[0].Name != "checkout-errors" || v.NoData[0].Hours < 1 {
+		t.Errorf("no data %+v", v.NoData)
+	}
+	if len(v.Moved) != 0 {
+		t.Errorf("a stationary SLI moved: %+v", v.Moved)
+	}
+	r, err := NewRenderer(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := r.pages["normal"].ExecuteTemplate(&b, "normalSection", v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Most time abnormal") || !strings.Contains(b.String(), "checkout-rps") {
+		t.Errorf("section:\n%s", b.String())
 	}
 }
