@@ -18,13 +18,15 @@ CREATE TABLE slis (
 );
 
 -- One row per aligned step: value NULL is an explicit gap (the source answered, with no value).
--- A step with no row was never collected. 500 SLIs x 8 weeks x 5-minute steps is 8 million rows
--- of 48 bytes plus the primary key: about 0.7 GB.
+-- A step with no row was never collected. Collection writes every SLI's step at once, so one SLI's
+-- rows are scattered over the heap: the key includes the value, and a window of one SLI is an
+-- index-only scan of a few adjacent index pages instead of one heap page per sample.
+-- 500 SLIs x 8 weeks x 5-minute steps is 8 million rows, about 92 bytes each with the key: 0.75 GB.
 CREATE TABLE sli_samples (
     sli_id integer          NOT NULL REFERENCES slis (id) ON DELETE CASCADE,
     at     timestamptz      NOT NULL,
     value  double precision,
-    PRIMARY KEY (sli_id, at)
+    PRIMARY KEY (sli_id, at) INCLUDE (value)
 );
 
 -- The baseline of each occurrence of a local hour of the week ([hour_start, hour_end): two hours

@@ -180,21 +180,40 @@ type sampleRow struct {
 // name, in two statements however many SLIs are asked for. An SLI with no stored rows is absent.
 func (s *Store) SLISeries(ctx context.Context, names []string, from, to time.Time) (map[string]*SLISeries, error) {
 	var bands []bandRow
-	if err := s.read.SelectContext(ctx, &bands, `
-		SELECT l.name, b.hour_start, b.hour_end, b.hour_of_week, b.samples, b.weeks, b.median, b.low, b.high
-		FROM slis l JOIN sli_baselines b ON b.sli_id = l.id
-		WHERE l.name = ANY($1) AND b.hour_end > $2 AND b.hour_start <= $3
-		  AND b.hour_start > $2::timestamptz - interval '3 hours' -- an hour spans two at most (DST): keeps the index range tight
-		ORDER BY l.name, b.hour_start`, pq.Array(names), from, to); err != nil {
-		return nil, classify(fmt.Errorf("reading baselines: %w", err))
-	}
 	var samples []sampleRow
-	if err := s.read.SelectContext(ctx, &samples, `
-		SELECT l.name, s.at, s.value
-		FROM slis l JOIN sli_samples s ON s.sli_id = l.id
-		WHERE l.name = ANY($1) AND s.at >= $2 AND s.at <= $3
-		ORDER BY l.name, s.at`, pq.Array(names), from, to); err != nil {
-		return nil, classify(fmt.Errorf("reading samples: %w", err))
+	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
+		// One index range scan per SLI (LATERAL, OFFSET 0): with hundreds of names the planner
+		// would otherwise read the whole samples table.
+		if err := tx.SelectContext(ctx, &bands, `
+			SELECT l.name, b.hour_start, b.hour_end, b.hour_of_week, b.samples, b.weeks, b.median, b.low, b.high
+			FROM slis l
+			CROSS JOIN LATERAL (
+			    SELECT * FROM sli_baselines b
+			    WHERE b.sli_id = l.id AND b.hour_end > $2 AND b.hour_start <= $3
+			      -- an hour spans two at most (DST): this keeps the index range tight
+			      AND b.hour_start > $2::timestamptz - interval '3 hours'
+			    OFFSET 0
+			) b
+			WHERE l.name = ANY($1)
+			ORDER BY l.name, b.hour_start`, pq.Array(names), from, to); err != nil {
+			return fmt.Errorf("reading baselines: %w", err)
+		}
+		if err := tx.SelectContext(ctx, &samples, `
+			SELECT l.name, s.at, s.value
+			FROM slis l
+			CROSS JOIN LATERAL (
+			    SELECT at, value FROM sli_samples s
+			    WHERE s.sli_id = l.id AND s.at >= $2 AND s.at <= $3
+			    OFFSET 0
+			) s
+			WHERE l.name = ANY($1)
+			ORDER BY l.name, s.at`, pq.Array(names), from, to); err != nil {
+			return fmt.Errorf("reading samples: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]*SLISeries{}
 	get := func(name string) *SLISeries {
@@ -225,4 +244,21 @@ func (s *Store) SLISeries(ctx context.Context, names []string, from, to time.Tim
 		ser.Points = append(ser.Points, p)
 	}
 	return out, nil
+}
+
+// readTx runs fn in a read-only transaction on the read pool with JIT off: the planner's estimates
+// for these range reads are pessimistic enough to JIT-compile them, which costs more than the read.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.read.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return classify(fmt.Errorf("turning JIT off: %w", err))
+	}
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit())
 }
