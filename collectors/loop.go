@@ -79,6 +79,20 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		}
 		cs = append(cs, c)
 	}
+	for _, src := range cfg.Sources.Prometheus {
+		has := false
+		for _, x := range cfg.SLIs {
+			has = has || x.Source == src.Name
+		}
+		if !has {
+			continue
+		}
+		c, err := NewSLICollector(cfg, src, st, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("slis of sources.prometheus[%s]: %w", src.Name, err)
+		}
+		cs = append(cs, c)
+	}
 	for _, src := range cfg.Sources.Alertmanager {
 		c, err := newAlertmanagerCollector(cfg, src, opts)
 		if err != nil {

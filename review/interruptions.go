@@ -47,9 +47,9 @@ func InterruptedHours(times []time.Time, loc *time.Location) int {
 // ToilMinutes is the interrupt time pages cost: each is worth minutesPerPage.
 func ToilMinutes(pages, minutesPerPage int) int { return pages * minutesPerPage }
 
-// HourOfWeek counts times by local hour of the week in loc: [0] is Monday, [6] Sunday; [d][h] the
+// FiresByHourOfWeek counts times by local hour of the week in loc: [0] is Monday, [6] Sunday; [d][h] the
 // hour starting at h:00.
-func HourOfWeek(times []time.Time, loc *time.Location) [7][24]int {
+func FiresByHourOfWeek(times []time.Time, loc *time.Location) [7][24]int {
 	var out [7][24]int
 	for _, t := range times {
 		l := t.In(loc)

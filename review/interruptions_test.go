@@ -51,10 +51,10 @@ func TestToilMinutes(t *testing.T) {
 	}
 }
 
-func TestHourOfWeek(t *testing.T) {
+func TestFiresByHourOfWeek(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	// Monday 16 Nov 23:30 UTC is Tuesday 00:30 in Berlin; Sunday 22 Nov 12:00 UTC is Sunday 13:00.
-	h := HourOfWeek([]time.Time{rfc("2026-11-16T23:30:00Z"), rfc("2026-11-22T12:00:00Z"), rfc("2026-11-22T12:10:00Z")}, berlin)
+	h := FiresByHourOfWeek([]time.Time{rfc("2026-11-16T23:30:00Z"), rfc("2026-11-22T12:00:00Z"), rfc("2026-11-22T12:10:00Z")}, berlin)
 	if h[1][0] != 1 || h[6][13] != 2 {
 		t.Errorf("Tue 00h = %d, Sun 13h = %d", h[1][0], h[6][13])
 	}

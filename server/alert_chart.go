@@ -125,7 +125,7 @@ func buildHeatmap(eps []review.Episode, loc *time.Location) heatmap {
 	for i, e := range eps {
 		times[i] = e.StartsAt
 	}
-	counts := review.HourOfWeek(times, loc)
+	counts := review.FiresByHourOfWeek(times, loc)
 	h := heatmap{Timezone: loc.String()}
 	for hour := 0; hour < 24; hour++ {
 		h.Hours = append(h.Hours, hour)

@@ -37,6 +37,8 @@ var pages = []pageSpec{
 	{name: "runbooks", section: "runbooks"},
 	{name: "toil", section: "toil"},
 	{name: "sources", section: "sources"},
+	{name: "normal", section: "normal"},
+	{name: "normal_show", section: "normal"},
 	{name: "error"},
 	{name: "review", section: "review"},
 	{name: "review_verdict", section: "review"},

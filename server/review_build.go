@@ -34,8 +34,45 @@ type weeklyReview struct {
 
 // normalSection is a placeholder until the know-your-normal work fills it.
 type normalSection struct {
-	Available bool  `json:"available"`
-	Items     []any `json:"items"`
+	Available    bool                `json:"available"` // SLIs are configured
+	MostAbnormal []normalAbnormalRow `json:"most_abnormal"`
+	Moved        []normalMovedRow    `json:"moved"`
+	NoData       []normalNoDataRow   `json:"no_data"`
+}
+
+type normalAbnormalRow struct {
+	SLI             string  `json:"sli"`
+	Service         string  `json:"service"`
+	AbnormalSeconds float64 `json:"abnormal_seconds"`
+	Runs            int     `json:"runs"`
+}
+
+type normalMovedRow struct {
+	SLI     string  `json:"sli"`
+	Service string  `json:"service"`
+	Shift   float64 `json:"shift"` // relative change of the median: 0.12 is +12 %
+	Hours   int     `json:"hours"`
+}
+
+type normalNoDataRow struct {
+	SLI     string `json:"sli"`
+	Service string `json:"service"`
+	Hours   int    `json:"hours"`
+}
+
+// normalSectionJSON turns the "Know your normal" section into its JSON form.
+func normalSectionJSON(v NormalSectionView, available bool) normalSection {
+	out := normalSection{Available: available, MostAbnormal: []normalAbnormalRow{}, Moved: []normalMovedRow{}, NoData: []normalNoDataRow{}}
+	for _, r := range v.MostAbnormal {
+		out.MostAbnormal = append(out.MostAbnormal, normalAbnormalRow{SLI: r.Name, Service: r.Service, AbnormalSeconds: r.Abnormal.Seconds(), Runs: r.Runs})
+	}
+	for _, r := range v.Moved {
+		out.Moved = append(out.Moved, normalMovedRow{SLI: r.Name, Service: r.Service, Shift: r.Shift, Hours: r.Hours})
+	}
+	for _, r := range v.NoData {
+		out.NoData = append(out.NoData, normalNoDataRow{SLI: r.Name, Service: r.Service, Hours: r.Hours})
+	}
+	return out
 }
 
 // toilSection is the week's interrupt work: pages by hours class, interrupted hours, repeat offenders,
@@ -134,7 +171,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	rv := weeklyReview{
 		Week: w.String(), Team: sc.teamName(), Timezone: sc.Loc.String(), From: w.Start.UTC(), To: w.End.UTC(),
 		Previous: w.Previous().String(), Next: w.Next().String(),
-		Normal: normalSection{Items: []any{}}, Demo: s.cfg.Demo,
+		Normal: normalSectionJSON(NormalSectionView{}, len(s.cfg.SLIs) > 0), Demo: s.cfg.Demo,
 	}
 	// Episodes of the team and of nobody: one set of statements, split below.
 	var teams []string
@@ -168,6 +205,11 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 		}
 	}
 	rv.Toil = s.toil(sc, teamPages, rv.NoisyAlerts)
+	normal, err := s.NormalReview(ctx, w, sc.Team)
+	if err != nil {
+		return rv, err
+	}
+	rv.Normal = normalSectionJSON(normal, len(s.cfg.SLIs) > 0)
 	if rv.Toil.ManualEntries, rv.Toil.ManualMinutes, err = s.manualToil(ctx, sc); err != nil {
 		return rv, err
 	}

@@ -34,6 +34,9 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
 	}
+	if v.Normal, err = s.NormalReview(c.UserContext(), sc.Week, sc.Team); err != nil {
+		return err
+	}
 	if v.Toil, err = s.toilSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ type reviewView struct {
 	// Toil and Runbooks are the agenda's toil (with the form to log toil) and runbooks sections.
 	Toil     ToilSectionView
 	Runbooks RunbooksSectionView
+	Normal   NormalSectionView
 	// Links of the page: previous and next week, the Markdown export and the JSON.
 	PrevURL, NextURL, MarkdownURL, APIURL string
 }

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opsreview/opsreview/config"
+	"github.com/opsreview/opsreview/review"
+	"github.com/opsreview/opsreview/store"
+)
+
+// sliNow is one SLI judged at one moment, with the series it was judged from.
+type sliNow struct {
+	SLI    config.SLI
+	Loc    *time.Location
+	Normal review.Normal
+	Series *store.SLISeries // the window read; never nil
+	State  store.SLIState
+	K      int // samples in a row outside the band before it is abnormal
+}
+
+// freshness is how old the latest sample may be and still count as the value now: the collector
+// stays a lag and an interval behind.
+func freshness(s config.SLI) time.Duration { return max(6*s.Step.D(), 30*time.Minute) }
+
+// judgeSLIs reads the window before at of each SLI and judges it. A run that reaches back to the
+// window's start is read again over a week, so since is the same whichever page asks.
+func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time, window time.Duration) ([]sliNow, error) {
+	names := make([]string, len(slis))
+	for i, x := range slis {
+		names[i] = x.Name
+	}
+	series, err := s.store.SLISeries(ctx, names, at.Add(-window), at)
+	if err != nil {
+		return nil, err
+	}
+	states, err := s.store.SLIStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sliNow, len(slis))
+	for i, x := range slis {
+		ser := series[x.Name]
+		if ser == nil {
+			ser = &store.SLISeries{}
+		}
+		out[i] = s.judge(x, ser, at)
+		out[i].State = states[x.Name]
+		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
+			more, err := s.store.SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
+			if err != nil {
+				return nil, err
+			}
+			if m := more[x.Name]; m != nil {
+				out[i].Normal = s.judge(x, m, at).Normal
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) judge(x config.SLI, ser *store.SLISeries, at time.Time) sliNow {
+	dir := review.Direction(x.Direction)
+	return sliNow{
+		SLI: x, Loc: s.cfg.SLILocation(x), Series: ser, K: s.cfg.Baseline.AbnormalAfter,
+		Normal: review.Judge(ser.Points, at, ser.BandAt(at), dir, s.cfg.Baseline.AbnormalAfter, freshness(x)),
+	}
+}
+
+// objectiveOf computes the objective figures of an SLI that has one, from 28 days of samples.
+func (s *Server) objectiveOf(ctx context.Context, x config.SLI, at time.Time) (*review.ObjectiveStats, error) {
+	if x.Objective == nil {
+		return nil, nil
+	}
+	ser, err := s.store.SLISeries(ctx, []string{x.Name}, at.Add(-28*24*time.Hour), at)
+	if err != nil {
+		return nil, err
+	}
+	var samples []review.Sample
+	if m := ser[x.Name]; m != nil {
+		samples = make([]review.Sample, len(m.Points))
+		for i, p := range m.Points {
+			samples[i] = p.Sample
+		}
+	}
+	week := review.WeekOf(at, s.cfg.SLILocation(x))
+	st := review.Objective(samples, *x.Objective, review.Direction(x.Direction), isRatio(x.Unit), week.Start, at)
+	return &st, nil
+}
+
+func isRatio(unit string) bool {
+	switch strings.ToLower(unit) {
+	case "ratio", "percent", "%":
+		return true
+	}
+	return false
+}
+
+// formatValue writes a value in the SLI's unit the way people read it: ratios as percentages.
+func formatValue(v float64, unit string) string {
+	switch strings.ToLower(unit) {
+	case "ratio":
+		return formatNum(v*100) + " %"
+	case "percent", "%":
+		return formatNum(v) + " %"
+	case "":
+		return formatNum(v)
+	}
+	return formatNum(v) + " " + unit
+}
+
+// formatNum writes about three significant digits, never in exponent form.
+func formatNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "—"
+	case a == 0:
+		return "0"
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0")
+	case a >= 1:
+		return trimZeros(strconv.FormatFloat(v, 'f', 2, 64))
+	}
+	digits := 2 - int(math.Floor(math.Log10(a)))
+	return trimZeros(strconv.FormatFloat(v, 'f', min(digits, 12), 64))
+}
+
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// sentence is the one plain answer at the top of an SLI's page.
+func sentence(n sliNow) string {
+	x, nm := n.SLI, n.Normal
+	local := nm.At.In(n.Loc)
+	when := fmt.Sprintf("a %s at %02d:00", local.Weekday(), local.Hour())
+	b := nm.Band
+	usual := ""
+	if b.Known() {
+		usual = "usually " + rangeText(*b.Low, *b.High, x.Unit)
+	}
+	switch {
+	case nm.Value == nil:
+		return fmt.Sprintf("No recent data for %s: nothing collected in the %s before %s.", x.Name, dur(freshness(x)), local.Format("Mon 15:04"))
+	case !b.Known():
+		return fmt.Sprintf("Not enough data yet to know what is normal for %s: %s now.", when, formatValue(*nm.Value, x.Unit))
+	case nm.Abnormal:
+		since := nm.Since.In(n.Loc)
+		at := since.Format("15:04")
+		if since.YearDay() != local.YearDay() || since.Year() != local.Year() {
+			at = since.Format("Mon 15:04")
+		}
+		if review.Direction(x.Direction) == review.HigherIsBetter {
+			usual = "usually above " + formatValue(*b.Low, x.Unit)
+		} else {
+			usual = "usually under " + formatValue(*b.High, x.Unit)
+		}
+		return fmt.Sprintf("Abnormal since %s: %s %s, %s", at, x.Name, formatValue(*nm.Value, x.Unit), usual)
+	case nm.Side == review.SideBad:
+		return fmt.Sprintf("Unusual for %s: %s, %s (abnormal after %d samples in a row)", when, formatValue(*nm.Value, x.Unit), usual, n.K)
+	case nm.Side == review.SideGood:
+		return fmt.Sprintf("Better than usual for %s: %s, %s", when, formatValue(*nm.Value, x.Unit), usual)
+	}
+	return fmt.Sprintf("Normal for %s: %s, %s", when, formatValue(*nm.Value, x.Unit), usual)
+}
