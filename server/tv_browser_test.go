@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -46,7 +47,9 @@ func serveOn(t *testing.T, srv *Server, addr string) (string, func()) {
 		stopped = true
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		// A browser holding keep-alive connections can make a graceful stop outlast the deadline;
+		// the listener is closed either way, which is what the TV test needs.
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("stopping the server: %v", err)
 		}
 		<-done
