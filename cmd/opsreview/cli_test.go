@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +71,27 @@ func TestMigrateTwiceIsIdempotent(t *testing.T) {
 		if _, stderr, err := runCLI(t, "migrate"); err != nil {
 			t.Fatalf("migrate #%d: %v %s", i+1, err, stderr)
 		}
+	}
+}
+
+func TestCheckConfigRunsEachSLIOnce(t *testing.T) {
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.FormValue("query"), "by (code)") { // several series
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[
+				{"metric":{"code":"200"},"value":[1,"1"]},{"metric":{"code":"500"},"value":[1,"2"]}]}}`)
+			return
+		}
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.5"]}]}}`)
+	}))
+	defer prom.Close()
+	path := filepath.Join(t.TempDir(), "c.yml")
+	cfg := "sources: {prometheus: [{name: p, url: " + prom.URL + "}]}\nslis:\n" +
+		"  - {name: good, source: p, direction: lower-is-better, query: 'sum(rate(x[5m]))'}\n" +
+		"  - {name: split, source: p, direction: lower-is-better, query: 'sum by (code) (rate(x[5m]))'}\n"
+	os.WriteFile(path, []byte(cfg), 0o600)
+	_, _, err := runCLI(t, "--check-config", "--config", path)
+	if err == nil || !strings.Contains(err.Error(), `"split"`) || strings.Contains(err.Error(), `"good"`) {
+		t.Fatalf("want an error naming only the SLI returning several series, got %v", err)
 	}
 }

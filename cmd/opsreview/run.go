@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	args = fs.Args()
 	if global.checkConfig {
-		return checkConfig(global.configPath(), stdout)
+		return checkConfig(ctx, global.configPath(), stdout)
 	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		if global.checkConfig {
-			return checkConfig(global.configPath(), stdout)
+			return checkConfig(ctx, global.configPath(), stdout)
 		}
 		return serve(ctx, global, listen, stderr)
 	case "migrate":

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,11 +187,35 @@ func collectOnce(ctx context.Context, g globalFlags, stderr io.Writer) error {
 	return nil
 }
 
-// checkConfig prints the effective config with every secret masked; a bad config is an error.
-func checkConfig(path string, stdout io.Writer) error {
+// checkConfig prints the effective config with every secret masked; a bad config is an error. Each
+// SLI's expression is run once against its source, so a typo or a query returning several series
+// is named before serve starts.
+func checkConfig(ctx context.Context, path string, stdout io.Writer) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return fmt.Errorf("bad config: %s", oneLine(err))
 	}
-	return cfg.WriteYAML(stdout)
+	if err := cfg.WriteYAML(stdout); err != nil {
+		return err
+	}
+	var errs []string
+	for _, x := range cfg.SLIs {
+		src := cfg.PrometheusSourceByName(x.Source)
+		if src == nil {
+			continue // Validate already named it
+		}
+		api, err := collectors.NewSLIQueryAPI(*src)
+		if err == nil {
+			qctx, cancel := context.WithTimeout(ctx, time.Duration(src.Timeout))
+			err = collectors.ValidateSLI(qctx, api, x)
+			cancel()
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("bad config: %s", strings.Join(errs, "; "))
+	}
+	return nil
 }
