@@ -19,7 +19,7 @@ import (
 // team's current week, with the parts of its score, and the next few behind it.
 type TVNoisiest struct {
 	Week   string
-	Top    *noisyRow  // nil: nothing fired or paged this week
+	Top    *noisyRow   // nil: nothing fired or paged this week
 	Parts  []scorePart // Top's non-zero score parts
 	Next   []noisyRow  // the runners-up, highest score first
 	Others int         // further alerts that fired or paged, not shown
