@@ -222,3 +222,74 @@ func TestBrowserTV(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserTVWeekPanels shows the noisiest, toil and runbooks panels of seedTVWeek's week at
+// 1920×1080 and 3840×2160: each fits without scrollbars, and the screenshots are saved to look at.
+func TestBrowserTVWeekPanels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	ts := tvServer(t, "")
+	seedTVWeek(t, ts) // the server's clock stays at the seeded Monday evening
+	addr, _ := serveOn(t, ts.Server, "127.0.0.1:0")
+	base := "http://" + addr
+
+	ctx := newBrowser(t)
+	watch := watchPage(t, ctx)
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	// fits reports whether the page scrolls and whether the active panel's body clips its content.
+	fits := func(what string) {
+		t.Helper()
+		if v := eval(`[document.documentElement.scrollWidth <= innerWidth, document.documentElement.scrollHeight <= innerHeight].join()`); v != "true,true" {
+			t.Errorf("%s: the page scrolls (width fits, height fits = %s)", what, v)
+		}
+		if v := eval(`(function () { var b = document.querySelector(".tv-panel.is-active .tv-body");
+			return String(b.scrollHeight <= b.clientHeight + 1 && b.scrollWidth <= b.clientWidth + 1); })()`); v != "true" {
+			t.Errorf("%s: the panel's content is cut off", what)
+		}
+	}
+
+	run(viewport(1920, 1080, "light", false), chromedp.Navigate(base+"/tv?team=payments&panels=noisiest,toil,runbooks"),
+		chromedp.WaitVisible(chromedp.CSS("#tv-panel-noisiest .tv-noisy")))
+	if v := eval(`document.querySelector("#tv-panel-noisiest .tv-noisy-name").textContent`); v != "DiskFull" {
+		t.Errorf("the noisiest alert is %q, want DiskFull", v)
+	}
+	fits("noisiest,toil,runbooks")
+	screenshot(t, ctx, "tv-1920x1080-noisiest-toil-runbooks")
+	for _, size := range []struct {
+		w, h int64
+		name string
+	}{{1920, 1080, "1920x1080"}, {3840, 2160, "3840x2160"}} {
+		for _, panel := range []string{"noisiest", "toil", "runbooks"} {
+			run(viewport(size.w, size.h, "light", false), chromedp.Navigate(base+"/tv?team=payments&panels="+panel),
+				chromedp.WaitVisible(chromedp.CSS("#tv-panel-"+panel+" .tv-body")))
+			fits(size.name + " " + panel)
+			screenshot(t, ctx, "tv-"+size.name+"-"+panel)
+		}
+	}
+	if v := eval(`document.querySelector("#tv-panel-runbooks .rb-broken .tv-num").textContent`); v != "1" {
+		t.Errorf("broken runbooks: %q", v)
+	}
+
+	if v := watch.cspViolations(t, ctx); len(v) != 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+	for _, m := range watch.console() {
+		if m.IsException() {
+			t.Errorf("uncaught exception: %s", m)
+		}
+	}
+}

@@ -11,8 +11,9 @@ import (
 	"github.com/opsreview/opsreview/store"
 )
 
-// tvPanel is one panel of the wall TV. To add one: write a loader (at most one store query; the
-// cache runs it at most once per tvRefresh per team, however many screens show it), define the
+// tvPanel is one panel of the wall TV. To add one: write a loader (reuse the store and server
+// functions the pages already use rather than new SQL; the cache runs it at most once per
+// tvRefresh per team, however many screens show it), define the
 // template block "tv-panel-<name>" in templates/tv.html that renders what it returns, and add
 // it to tvPanels (and to tvDefaultPanels to show it without a panels= parameter).
 type tvPanel struct {
@@ -30,20 +31,21 @@ type tvQuery struct {
 
 // tvPanels is the registry of panels, in their default order.
 //
-// Still to come, each with the area that owns its data (SLIs and baselines, noise scores, toil,
-// runbook checks): "slis" (SLIs against normal: green, amber and red tiles), "noisiest" (this
-// week's noisiest alert), "toil" (toil this week against budget) and "runbooks" (stale runbooks).
-// They are one loader and one template block each.
+// Still to come: "slis" (SLIs against normal: green, amber and red tiles), owned by the
+// know-your-normal work (SLIs and baselines). It is one loader and one template block.
 func (s *Server) tvPanels() []tvPanel {
 	return []tvPanel{
 		{Name: "firing", Title: "Firing now", Load: s.tvFiring},
 		{Name: "pages", Title: "Pages this week", Load: s.tvPages},
+		{Name: "noisiest", Title: "Noisiest alert this week", Load: s.tvNoisiest},
+		{Name: "toil", Title: "Toil this week", Load: s.tvToil},
+		{Name: "runbooks", Title: "Runbooks", Load: s.tvRunbooks},
 		{Name: "freshness", Title: "Data freshness", Load: s.tvFreshness},
 	}
 }
 
 // tvDefaultPanels rotate when the URL names none.
-var tvDefaultPanels = []string{"firing", "pages", "freshness"}
+var tvDefaultPanels = []string{"firing", "pages", "noisiest", "toil", "runbooks", "freshness"}
 
 // ---- firing now ----
 

@@ -198,3 +198,127 @@ func TestTVKeepsTheLastGoodDataWhileTheDatabaseIsDown(t *testing.T) {
 		t.Error("the panel did not recover after the database came back")
 	}
 }
+
+// seedTVWeek delivers, through the webhook, a week of payments alerts as the noisiest, toil and
+// runbooks panels see them on Monday 23 Nov 2026, 19:00 UTC (ISO week 2026-W48 in Berlin):
+//   - DiskFull: fires 02:00 UTC (03:00 in Berlin: sleep) for 2 min and refires 8 min later: 2
+//     fires, 2 flaps, 2 sleep pages, and a noise verdict for W48 — score 2+4+24+10 = 40. Its
+//     runbook answers 404: broken.
+//   - MidnightJob: fires Sunday 23:30 UTC, which is Monday 00:30 in Berlin: this week in the
+//     team's timezone (last week in UTC). 1 fire, 1 sleep page: 13. Runbook ok.
+//   - HighLatency: fires 14:00 UTC (15:00: business), paged: 1+3 = 4. No runbook: missing.
+//   - OldAlert: fired last week, so not this week's; its runbook is 200 days old: stale.
+//   - Watchdog (ignored): pages at night, counted nowhere.
+//
+// And 90 minutes of toil logged by hand: 4 pages × 15 min + 90 min = 2.5 h of a 20 h budget.
+func seedTVWeek(t *testing.T, ts *testServer) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	now := ts.now
+	lbl := func(name string) map[string]string {
+		return map[string]string{"alertname": name, "team": "payments", "instance": "db-1"}
+	}
+	rb := func(u string) map[string]string { return map[string]string{"runbook_url": u} }
+	d1 := utc("2026-11-23T02:00:00Z")
+	ts.deliver(t, d1.Add(30*time.Second), "pager", "firing", hookAlert{labels: lbl("DiskFull"), annotations: rb("https://wiki.example/disk"), start: d1})
+	ts.deliver(t, d1.Add(2*time.Minute), "pager", "resolved", hookAlert{labels: lbl("DiskFull"), annotations: rb("https://wiki.example/disk"), start: d1, end: d1.Add(2 * time.Minute)})
+	d2 := d1.Add(10 * time.Minute)
+	ts.deliver(t, d2.Add(30*time.Second), "pager", "firing", hookAlert{labels: lbl("DiskFull"), annotations: rb("https://wiki.example/disk"), start: d2})
+	ts.deliver(t, d2.Add(40*time.Minute), "pager", "resolved", hookAlert{labels: lbl("DiskFull"), annotations: rb("https://wiki.example/disk"), start: d2, end: d2.Add(40 * time.Minute)})
+	m := utc("2026-11-22T23:30:00Z")
+	ts.deliver(t, m.Add(30*time.Second), "pager", "firing", hookAlert{labels: lbl("MidnightJob"), annotations: rb("https://wiki.example/midnight"), start: m})
+	ts.deliver(t, m.Add(20*time.Minute), "pager", "resolved", hookAlert{labels: lbl("MidnightJob"), annotations: rb("https://wiki.example/midnight"), start: m, end: m.Add(20 * time.Minute)})
+	h := utc("2026-11-23T14:00:00Z")
+	ts.deliver(t, h.Add(time.Minute), "pager", "firing", hookAlert{labels: lbl("HighLatency"), start: h})
+	ts.deliver(t, h.Add(time.Hour), "pager", "resolved", hookAlert{labels: lbl("HighLatency"), start: h, end: h.Add(time.Hour)})
+	o := utc("2026-11-18T10:00:00Z")
+	ts.deliver(t, o.Add(time.Minute), "pager", "firing", hookAlert{labels: lbl("OldAlert"), annotations: rb("https://wiki.example/old"), start: o})
+	ts.deliver(t, o.Add(time.Hour), "pager", "resolved", hookAlert{labels: lbl("OldAlert"), annotations: rb("https://wiki.example/old"), start: o, end: o.Add(time.Hour)})
+	w := utc("2026-11-23T01:00:00Z")
+	ts.deliver(t, w.Add(time.Minute), "pager", "firing", hookAlert{labels: lbl("Watchdog"), start: w})
+	ts.now = now
+
+	checked := now.Add(-time.Hour)
+	fresh, old := now.Add(-10*24*time.Hour), now.Add(-200*24*time.Hour)
+	for _, c := range []store.RunbookCheck{
+		{URL: "https://wiki.example/disk", StatusCode: 404},
+		{URL: "https://wiki.example/midnight", StatusCode: 200, LastModified: &fresh},
+		{URL: "https://wiki.example/old", StatusCode: 200, LastModified: &old},
+	} {
+		c.FirstSeen, c.CheckedAt = old, checked
+		if err := ts.store.RecordRunbookCheck(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ts.store.SaveVerdict(ctx, store.VerdictInput{Alertname: "DiskFull", Week: "2026-W48",
+		Verdict: review.VerdictNoise, By: "ana", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ts.store.AddToilEntry(ctx, store.NewToilEntry{ToilEntry: review.ToilEntry{Team: "payments",
+		Minutes: 90, Category: "manual fix", At: now.Add(-2 * time.Hour), Who: "ana", CreatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
+func TestTVWeekPanels(t *testing.T) {
+	ts := tvServer(t, "")
+	now := seedTVWeek(t, ts)
+	panel := func(path string, want ...string) string {
+		t.Helper()
+		r := ts.send(t, getReq(path))
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s lacks %s: %s", path, w, r.body)
+			}
+		}
+		return r.body
+	}
+
+	body := panel("/tv/panel/noisiest?team=payments",
+		`<span class="tv-noisy-name">DiskFull</span>`, `verdict-noise">noise</span>`,
+		`<span class="tv-big">40</span>`, `<span class="tv-num">2</span><span class="tv-cap">fires</span>`,
+		`hours-business"><span class="tv-num">0</span>`, `hours-evening"><span class="tv-num">0</span>`,
+		`hours-sleep"><span class="tv-num">2</span>`,
+		`fires <b>&#43;2</b>`, `flaps <b>&#43;4</b>`, `sleep pages <b>&#43;24</b>`, `verdict <b>&#43;10</b>`,
+		// MidnightJob fired on Monday in Berlin: this week, for the team.
+		`<span class="tv-next-name">MidnightJob</span> (13)`, `<span class="tv-next-name">HighLatency</span> (4)`)
+	for _, not := range []string{"Watchdog", "OldAlert", "evening pages <b>"} {
+		if strings.Contains(body, not) {
+			t.Errorf("noisiest panel shows %q: %s", not, body)
+		}
+	}
+
+	panel("/tv/panel/toil?team=payments",
+		`<span class="tv-big">2.5<small> h</small></span>`, "toil in 2026-W48, of a 20 h budget",
+		`<span class="tv-num">13%</span><span class="tv-cap">of the budget</span>`, `<rect class="meter-fill" width="13"`,
+		`hours-business"><span class="tv-num">1</span>`, `hours-evening"><span class="tv-num">0</span>`,
+		`hours-sleep"><span class="tv-num">3</span>`, "1 logged entry")
+
+	panel("/tv/panel/runbooks?team=payments",
+		`rb-broken"><span class="tv-num">1</span>`, `rb-missing"><span class="tv-num">1</span>`,
+		`rb-stale"><span class="tv-num">1</span>`, `rb-ok"><span class="tv-num">1</span>`,
+		"https://wiki.example/disk", "DiskFull · fired 2 times in 28 days", "no runbook", "https://wiki.example/old",
+		"neither changed nor reviewed for 90 days")
+
+	// Over budget: 20 h more logged, and the next refresh shows it.
+	if _, _, err := ts.store.AddToilEntry(context.Background(), store.NewToilEntry{ToilEntry: review.ToilEntry{Team: "payments",
+		Minutes: 20 * 60, Category: "incident", At: now.Add(-time.Hour), Who: "ana", CreatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	ts.now = now.Add(tvRefresh)
+	panel("/tv/panel/toil?team=payments", `tv-toil is-over`, `<span class="tv-big">22.5<small> h</small></span>`,
+		`<span class="tv-num">113%</span><span class="tv-cap">over budget</span>`, `<rect class="meter-fill" width="100"`)
+
+	// Nothing this week: the noisiest panel says so instead of showing an empty card.
+	empty := tvServer(t, "")
+	if r := empty.send(t, getReq("/tv/panel/noisiest")); r.status != 200 || !strings.Contains(r.body, "No alert fired or paged in 2026-W48") {
+		t.Errorf("noisiest, empty week: %d %s", r.status, r.body)
+	}
+	if r := empty.send(t, getReq("/tv?panels=noisiest,toil,runbooks")); r.status != 200 {
+		t.Errorf("the TV with the new panels: %d %s", r.status, r.body)
+	}
+}
