@@ -223,3 +223,11 @@ func TestNormalReviewSection(t *testing.T) {
 		t.Errorf("section:\n%s", b.String())
 	}
 }
+
+func TestTVSLIPanel(t *testing.T) {
+	ts, _ := sliServer(t, true)
+	code, body := ts.do(t, httptest.NewRequest("GET", "/tv/panel/slis", nil))
+	if code != 200 || !strings.Contains(body, "sli-red") || !strings.Contains(body, "abnormal since") {
+		t.Fatalf("the SLI panel must show the abnormal SLI as a red tile: %d %s", code, body)
+	}
+}

@@ -31,11 +31,10 @@ type tvQuery struct {
 
 // tvPanels is the registry of panels, in their default order.
 //
-// Still to come: "slis" (SLIs against normal: green, amber and red tiles), owned by the
-// know-your-normal work (SLIs and baselines). It is one loader and one template block.
 func (s *Server) tvPanels() []tvPanel {
 	return []tvPanel{
 		{Name: "firing", Title: "Firing now", Load: s.tvFiring},
+		{Name: "slis", Title: "SLIs against normal", Load: s.tvSLIs},
 		{Name: "pages", Title: "Pages this week", Load: s.tvPages},
 		{Name: "noisiest", Title: "Noisiest alert this week", Load: s.tvNoisiest},
 		{Name: "toil", Title: "Toil this week", Load: s.tvToil},
@@ -45,7 +44,7 @@ func (s *Server) tvPanels() []tvPanel {
 }
 
 // tvDefaultPanels rotate when the URL names none.
-var tvDefaultPanels = []string{"firing", "pages", "noisiest", "toil", "runbooks", "freshness"}
+var tvDefaultPanels = []string{"firing", "slis", "pages", "noisiest", "toil", "runbooks", "freshness"}
 
 // ---- firing now ----
 
