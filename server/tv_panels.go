@@ -30,7 +30,6 @@ type tvQuery struct {
 }
 
 // tvPanels is the registry of panels, in their default order.
-//
 func (s *Server) tvPanels() []tvPanel {
 	return []tvPanel{
 		{Name: "firing", Title: "Firing now", Load: s.tvFiring},
