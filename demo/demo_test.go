@@ -57,10 +57,10 @@ func tableCounts(t *testing.T, st *store.Store) map[string]int {
 	return out
 }
 
-// TestFillTellsTheStories fills a fresh database once and checks that each story of the demo is
+// TestDemoFillTellsTheStories fills a fresh database once and checks that each story of the demo is
 // there, then that filling again writes nothing: the marker stops a second Fill, and writing the
 // same plan again (an interrupted fill resumed) is a no-op by the store's identity rules.
-func TestFillTellsTheStories(t *testing.T) {
+func TestDemoFillTellsTheStories(t *testing.T) {
 	ctx := context.Background()
 	st, cfg := newStore(t), demoConfig(t)
 	if filled, err := st.DemoFilled(ctx); err != nil || filled {

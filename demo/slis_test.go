@@ -41,10 +41,10 @@ func judgePlan(cfg *config.Config, p plannedSLI, anchor time.Time) review.Normal
 	return review.Judge(points, anchor, bandAt(anchor), review.Direction(p.def.Direction), cfg.Baseline.AbnormalAfter, 30*time.Minute)
 }
 
-// TestSLIPlanHasOneRedSLINow generates the SLI history for many fill times and checks the stories
+// TestDemoSLIPlanHasOneRedSLINow generates the SLI history for many fill times and checks the stories
 // hold whenever a newcomer starts the demo: checkout's error ratio is abnormal for the last half
 // hour, every other SLI is normal now, and search latency's normal has moved up.
-func TestSLIPlanHasOneRedSLINow(t *testing.T) {
+func TestDemoSLIPlanHasOneRedSLINow(t *testing.T) {
 	cfg := demoConfig(t)
 	if len(cfg.SLIs) < 4 || cfg.PrometheusSourceByName(cfg.SLIs[0].Source) == nil {
 		t.Fatalf("the demo config needs its SLIs and their source: %+v", cfg.SLIs)
