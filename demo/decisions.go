@@ -197,5 +197,6 @@ func toilEntries(g *gen) {
 func collectorRuns(g *gen) {
 	g.p.runs = append(g.p.runs,
 		collectorRun{source: promSource, kind: "prometheus", at: g.anchor.Add(-time.Minute)},
+		collectorRun{source: promSource, kind: "sli", at: g.anchor.Add(-2 * time.Minute)},
 		collectorRun{source: amSource, kind: "alertmanager", at: g.anchor.Add(-30 * time.Second)})
 }

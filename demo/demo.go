@@ -34,6 +34,8 @@ type Summary struct {
 	Changes       int
 	ToilEntries   int
 	RunbookChecks int
+	SLIs          int
+	SLISamples    int // SLI samples stored (gaps included); 0 when every SLI was already filled
 }
 
 // Fill writes the demo history ending at now (truncated to the minute) from seed, unless the

@@ -47,7 +47,7 @@ func tableCounts(t *testing.T, st *store.Store) map[string]int {
 	out := map[string]int{}
 	for _, tbl := range []string{"episodes", "notifications", "notification_episodes", "receiver_episodes",
 		"alert_rules", "silences", "verdicts", "action_items", "changes", "toil_entries", "runbooks",
-		"runbook_reviews", "collector_state", "demo_runs"} {
+		"runbook_reviews", "collector_state", "demo_runs", "slis", "sli_samples", "sli_baselines"} {
 		var n int
 		if err := st.DB().Get(&n, `SELECT count(*) FROM `+tbl); err != nil {
 			t.Fatalf("counting %s: %v", tbl, err)
@@ -57,16 +57,18 @@ func tableCounts(t *testing.T, st *store.Store) map[string]int {
 	return out
 }
 
-// TestFillTellsTheStories fills a fresh database once and checks that each story of the demo is
+// TestDemoFillTellsTheStories fills a fresh database once and checks that each story of the demo is
 // there, then that filling again writes nothing: the marker stops a second Fill, and writing the
 // same plan again (an interrupted fill resumed) is a no-op by the store's identity rules.
-func TestFillTellsTheStories(t *testing.T) {
+func TestDemoFillTellsTheStories(t *testing.T) {
 	ctx := context.Background()
 	st, cfg := newStore(t), demoConfig(t)
 	if filled, err := st.DemoFilled(ctx); err != nil || filled {
 		t.Fatalf("a fresh database holds no demo data: %v %v", filled, err)
 	}
+	t0 := time.Now()
 	sum, err := Fill(ctx, st, cfg, now, DefaultSeed)
+	t.Logf("fill took %s", time.Since(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +79,7 @@ func TestFillTellsTheStories(t *testing.T) {
 	if sum.AlreadyFilled || sum.Pages == 0 || sum.Notifications == 0 {
 		t.Fatalf("summary: %+v", sum)
 	}
+	checkSLIs(t, st, cfg, sum)
 
 	from, to := sum.Anchor.Add(-history), sum.Anchor
 	f := store.CountFilter{From: from, To: to, Now: sum.Anchor, Ignore: cfg.Alerts.Ignore,

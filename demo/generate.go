@@ -40,6 +40,7 @@ type plan struct {
 	checks             []store.RunbookCheck
 	reviews            []runbookReview
 	runs               []collectorRun
+	slis               []plannedSLI
 }
 
 type plannedAction struct {
@@ -77,8 +78,8 @@ type alertDef struct {
 	road     review.Road // for alerts no receiver is notified of: prometheus or alertmanager
 }
 
-// scenarios make the demo history, one story each. Adding a kind of demo data (SLI samples, say) is
-// adding one function here.
+// scenarios make the demo history, one story each. Adding a kind of demo data is adding one
+// function here (at the end, so the random draws of the others stay the same).
 var scenarios = []func(g *gen){
 	rulesScenario,
 	flappingDisk,
@@ -94,6 +95,7 @@ var scenarios = []func(g *gen){
 	actionItems,
 	toilEntries,
 	collectorRuns,
+	sliScenario, // last: it reads the deploys, and its draws must not shift the stories above
 }
 
 func generate(cfg *config.Config, anchor time.Time, seed int64) plan {

@@ -11,7 +11,7 @@ import (
 )
 
 // write stores a plan through the store's own write paths, in the order real data arrives: rules,
-// silences, alert history, then the team's decisions. Every step is idempotent for the same plan.
+// silences, alert history, the team's decisions, then SLI samples with their baselines. Every step is idempotent for the same plan.
 func write(ctx context.Context, st *store.Store, cfg *config.Config, p plan, sum *Summary) error {
 	anchor := sum.Anchor
 	if err := writeRules(ctx, st, p, sum); err != nil {
@@ -71,6 +71,9 @@ func write(ctx context.Context, st *store.Store, cfg *config.Config, p plan, sum
 		if _, err := st.MarkRunbookReviewed(ctx, q, r.url, r.who, r.at); err != nil {
 			return fmt.Errorf("runbook review: %w", err)
 		}
+	}
+	if err := writeSLIs(ctx, st, cfg, p.slis, sum); err != nil {
+		return err
 	}
 	for _, r := range p.runs {
 		if err := st.RecordCollectorRun(ctx, r.source, r.kind, r.at, nil); err != nil {

@@ -57,9 +57,9 @@ func describeFill(s demo.Summary) string {
 			s.Seed, s.Anchor.Format(time.RFC3339))
 	}
 	return fmt.Sprintf("demo data filled from seed %d: eight weeks up to %s, %d episodes, %d notifications (%d pages), "+
-		"%d rules, %d changes, %d verdicts, %d action items, %d toil entries, %d runbook checks",
+		"%d rules, %d changes, %d verdicts, %d action items, %d toil entries, %d runbook checks, %d SLIs (%d samples)",
 		s.Seed, s.Anchor.Format(time.RFC3339), s.Episodes, s.Notifications, s.Pages, s.Rules, s.Changes,
-		s.Verdicts, s.ActionItems, s.ToilEntries, s.RunbookChecks)
+		s.Verdicts, s.ActionItems, s.ToilEntries, s.RunbookChecks, s.SLIs, s.SLISamples)
 }
 
 // firstRun decides what `serve` without a config file shows. An empty database, or one that already

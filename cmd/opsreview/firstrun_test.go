@@ -139,6 +139,9 @@ func TestFirstRunFromAFreshClone(t *testing.T) {
 			t.Logf("GET %s: %d (not built on this branch yet)", path, code)
 		}
 	}
+	if code, body := get("/normal"); code != 200 || !strings.Contains(body, "checkout-errors") || !strings.Contains(body, "search-latency-p99") {
+		t.Errorf("GET /normal must list the demo's SLIs: %d", code)
+	}
 
 	code, body := get("/api/v1/review")
 	var rv struct {
@@ -155,6 +158,37 @@ func TestFirstRunFromAFreshClone(t *testing.T) {
 	if !rv.Demo || len(rv.NoisyAlerts) < 3 || len(rv.Unassigned) == 0 || len(rv.FollowUps) == 0 {
 		t.Errorf("the weekly review of demo data: demo=%v, %d noisy, %d unassigned, %d follow-ups",
 			rv.Demo, len(rv.NoisyAlerts), len(rv.Unassigned), len(rv.FollowUps))
+	}
+
+	// The demo's SLIs: every one has a value and a band now, checkout's error ratio is red, and the
+	// made-up Prometheus they name was never asked (serve starts no collectors for the demo).
+	code, body = get("/api/v1/slis")
+	var slis struct {
+		Items []struct {
+			Name      string `json:"name"`
+			LastError string `json:"last_error"`
+			Normal    struct {
+				Value    *float64 `json:"value"`
+				Median   *float64 `json:"median"`
+				Abnormal bool     `json:"abnormal"`
+			} `json:"normal"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(body), &slis); code != 200 || err != nil || len(slis.Items) < 4 {
+		t.Fatalf("GET /api/v1/slis: %d %v, %d SLIs", code, err, len(slis.Items))
+	}
+	for _, x := range slis.Items {
+		if x.Normal.Value == nil || x.Normal.Median == nil || x.LastError != "" ||
+			x.Normal.Abnormal != (x.Name == "checkout-errors") {
+			t.Errorf("demo SLI %s: value %v, median %v, abnormal %v, last error %q", x.Name, x.Normal.Value,
+				x.Normal.Median, x.Normal.Abnormal, x.LastError)
+		}
+	}
+	if code, body := get("/api/v1/sources"); code != 200 || strings.Contains(body, `"state":"failing"`) {
+		t.Errorf("GET /api/v1/sources: a demo source was collected from: %d %s", code, body)
+	}
+	if strings.Contains(logs.String(), "demo.invalid") {
+		t.Errorf("opsreview contacted the demo's made-up Prometheus:\n%s", logs.String())
 	}
 
 	// A second start finds the demo data and writes nothing: `opsreview demo` on the same database says so.
