@@ -30,6 +30,9 @@ func report(o options, episodes, notifications, pages int64, ingest []ingestResu
 		fmt.Fprintf(w, "| ingest: %s | %d × %d-alert payloads, %d writers | %.0f alerts/s | %s ms/payload | | |\n",
 			r.name, s.n, ingestAlerts, ingestWorkers, med, ms(s.p95))
 	}
+	if len(ingest) == 0 {
+		copyPS, autocommit, perTx = 1, 1, 1
+	}
 	fmt.Fprintf(w, "| ingest: webhook ÷ raw COPY | | %.0f %% | | ≥ 50 %% | %s |\n", 100*webhook/copyPS, yes(webhook/copyPS >= 0.5))
 	fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, autocommit | | %.1f× | | ≥ 10× | %s |\n", webhook/autocommit, yes(webhook/autocommit >= 10))
 	fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, one tx | | %.1f× | | ≥ 10× | %s |\n", webhook/perTx, yes(webhook/perTx >= 10))

@@ -19,6 +19,7 @@ type options struct {
 	base     string // a postgres:// URL on the server to use; its database name is replaced
 	runs     int
 	serveBin string
+	only     string // "", "ingest" or "pages": measure just that
 	out      io.Writer // the report
 	log      io.Writer // progress
 }
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string) error {
 		"a postgres:// URL on the server to use (its database name is replaced)")
 	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
+	only := fs.String("only", "", "measure only ingest or pages (default: everything)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -46,7 +48,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "unknown scale %q: want year, month or smoke\n", *scale)
 		return errUsage
 	}
-	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, out: os.Stdout, log: os.Stderr}
+	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, only: *only, out: os.Stdout, log: os.Stderr}
 	dbURL, err := ensureDataset(ctx, o.base, datasetName(sc), sc, o.seed, o.log)
 	if err != nil || args[0] == "load" {
 		return err
