@@ -19,7 +19,7 @@ type options struct {
 	base     string // a postgres:// URL on the server to use; its database name is replaced
 	runs     int
 	serveBin string
-	only     string // "", "ingest" or "pages": measure just that
+	only     string    // "", "ingest" or "pages": measure just that
 	out      io.Writer // the report
 	log      io.Writer // progress
 }
