@@ -10,7 +10,7 @@ ENSURE_PG   := ./.ci/ensure-postgres
 
 GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
-.PHONY: build test vet fuzz soak vuln run bench clean distclean
+.PHONY: build test vet fuzz soak vuln run bench bench-go clean distclean
 
 build:
 	$(GO) build -o bin/opsreview ./cmd/opsreview
@@ -68,7 +68,24 @@ run:
 	DATABASE_URL="$$url" exec $(GO) run ./cmd/opsreview serve \
 		$${OPSREVIEW_CONFIG:+--config "$$OPSREVIEW_CONFIG"} $${OPSREVIEW_LISTEN:+--listen "$$OPSREVIEW_LISTEN"}
 
+# Generates (once; reused while scale and seed match) a data set in its own database,
+# opsreview_bench_$(BENCH_SCALE), then measures ingest, pages and `serve` under load and prints
+# the table kept in BENCHMARKS.md. BENCH_SCALE=year for the figures of issue 6.
+BENCH_SCALE ?= month
+BENCH_SEED  ?= 1
+BENCH_RUNS  ?= 30
 bench:
+	@set -e; \
+	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
+		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \
+	fi; \
+	$(GO) build -o bin/opsreview ./cmd/opsreview; \
+	$(GO) build -o bin/opsreview-bench ./cmd/opsreview-bench; \
+	bin/opsreview-bench run --db "$$OPSREVIEW_TEST_DATABASE_URL" --scale $(BENCH_SCALE) --seed $(BENCH_SEED) \
+		--runs $(BENCH_RUNS) --serve-bin bin/opsreview
+
+# The go test micro-benchmarks (store ingest, review page on 50k generated episodes).
+bench-go:
 	@set -e; \
 	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
 		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \

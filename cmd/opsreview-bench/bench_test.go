@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/opsreview/opsreview/store"
+	"github.com/opsreview/opsreview/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// TestGenerateIsReproducible: the same seed gives the same rules and episodes; another does not.
+func TestGenerateIsReproducible(t *testing.T) {
+	sig := func(seed uint64) (int, int64) {
+		sc := scales["smoke"]
+		rng := rand.New(rand.NewPCG(seed, seed^0x6f707372))
+		n, sum := 0, int64(0)
+		next := int64(1)
+		for ri, r := range genRules(sc, rng) {
+			eps := genEpisodes(sc, r, ri, rng, next)
+			next += int64(len(eps))
+			for _, e := range eps {
+				n++
+				sum += e.Start.Unix() ^ e.Fingerprint
+			}
+		}
+		return n, sum
+	}
+	n1, s1 := sig(7)
+	n2, s2 := sig(7)
+	n3, s3 := sig(8)
+	if n1 != n2 || s1 != s2 {
+		t.Errorf("seed 7 twice: %d/%d and %d/%d episodes", n1, s1, n2, s2)
+	}
+	if n1 == n3 && s1 == s3 {
+		t.Errorf("seeds 7 and 8 gave the same episodes")
+	}
+}
+
+// TestSmokeDataset loads the smoke scale into a fresh database (rebuilding every constraint, so
+// overlapping episodes would fail here), then requests every benchmarked page once.
+func TestSmokeDataset(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.NewURL(t)
+	sc := scales["smoke"]
+	if err := generate(ctx, url, sc, 1, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := datasetPresent(ctx, url, sc, 1); err != nil || !ok {
+		t.Fatalf("data set not marked present: %v %v", ok, err)
+	}
+	if ok, _ := datasetPresent(ctx, url, sc, 2); ok {
+		t.Fatalf("another seed's data set reported present")
+	}
+	st, err := store.Open(ctx, url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var c struct {
+		Episodes, Open, Silenced, Pages, Flaps int
+	}
+	if err := st.DB().GetContext(ctx, &c, `
+		SELECT count(*) AS episodes, count(*) FILTER (WHERE ends_at IS NULL) AS open,
+		       count(*) FILTER (WHERE silenced) AS silenced,
+		       (SELECT count(*) FROM receiver_episodes) AS pages,
+		       count(*) FILTER (WHERE ends_at - starts_at < interval '3 minutes') AS flaps
+		FROM episodes`); err != nil {
+		t.Fatal(err)
+	}
+	if c.Episodes < sc.Episodes/2 || c.Episodes > sc.Episodes*2 || c.Open == 0 || c.Silenced == 0 || c.Flaps == 0 || c.Pages != c.Episodes {
+		t.Errorf("unexpected smoke data set: %+v", c)
+	}
+	cfg, err := benchConfig(sc, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := benchPages(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := measurePages(ctx, options{runs: 1, log: io.Discard}, st, cfg, pages); err != nil {
+		t.Fatal(err)
+	}
+}

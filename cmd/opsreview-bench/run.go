@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// errUsage means the command line was wrong; the message has already been printed.
+var errUsage = errors.New("usage")
+
+// options are the flags every subcommand shares.
+type options struct {
+	scale    Scale
+	seed     uint64
+	base     string // a postgres:// URL on the server to use; its database name is replaced
+	runs     int
+	serveBin string
+	only     string    // "", "ingest" or "pages": measure just that
+	out      io.Writer // the report
+	log      io.Writer // progress
+}
+
+// defaultBase is the server the tool uses when neither --db nor a URL in the environment is set.
+const defaultBase = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "load" && args[0] != "run") {
+		fmt.Fprintln(os.Stderr, "usage: opsreview-bench load|run [--scale year|month|smoke] [--seed N] [--db URL] [--runs N] [--serve-bin PATH]")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("opsreview-bench "+args[0], flag.ContinueOnError)
+	scale := fs.String("scale", "month", "data set size: year, month or smoke")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed and scale give the same rows")
+	base := fs.String("db", envOr(defaultBase, "OPSREVIEW_BENCH_DATABASE_URL", "OPSREVIEW_TEST_DATABASE_URL", "DATABASE_URL"),
+		"a postgres:// URL on the server to use (its database name is replaced)")
+	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
+	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
+	only := fs.String("only", "", "measure only ingest or pages (default: everything)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	sc, ok := scales[*scale]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown scale %q: want year, month or smoke\n", *scale)
+		return errUsage
+	}
+	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, only: *only, out: os.Stdout, log: os.Stderr}
+	dbURL, err := ensureDataset(ctx, o.base, datasetName(sc), sc, o.seed, o.log)
+	if err != nil || args[0] == "load" {
+		return err
+	}
+	return measure(ctx, o, dbURL)
+}
+
+// datasetName is the database that holds a scale's data set.
+func datasetName(sc Scale) string { return "opsreview_bench_" + sc.Name }
+
+func envOr(def string, names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return def
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsreview/opsreview/config"
+)
+
+const (
+	loadClients  = 20
+	loadDuration = 20 * time.Second
+)
+
+// loadResult is what a load test of `opsreview serve` measured.
+type loadResult struct {
+	peakRSSKB int64
+	requests  int
+	perPage   map[string]stats
+}
+
+// measureServe starts `opsreview serve` on the data set, has loadClients clients request the pages
+// round-robin for loadDuration, and reads the process's peak RSS (VmHWM) at the end.
+func measureServe(ctx context.Context, o options, cfg *config.Config, pages []page) (*loadResult, error) {
+	dir, err := os.MkdirTemp("", "opsreview-bench")
+	if err != nil {
+		return nil, fmt.Errorf("making a temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("finding a free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "database: {url: %q}\npaging_receivers: [%s]\nteams:\n", cfg.Database.URL, strings.Join(cfg.PagingReceivers, ", "))
+	for _, t := range cfg.Teams {
+		fmt.Fprintf(&b, "  - {name: %s, timezone: UTC, match: {team: %s}}\n", t.Name, t.Name)
+	}
+	path := filepath.Join(dir, "opsreview.yml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the config: %w", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, o.serveBin, "serve", "--config", path, "--listen", addr)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cfg.Database.URL)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &syncWriter{w: &logs}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", o.serveBin, err)
+	}
+	defer cmd.Wait()
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("opsreview serve never became ready:\n%s", logs.String())
+		}
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadClients}}
+	var (
+		mu      sync.Mutex
+		lat     = map[string][]time.Duration{}
+		firstEr error
+		wg      sync.WaitGroup
+	)
+	end := time.Now().Add(loadDuration)
+	for c := 0; c < loadClients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for i := c; time.Now().Before(end) && cctx.Err() == nil; i++ {
+				p := pages[i%len(pages)]
+				t0 := time.Now()
+				resp, err := client.Get(base + p.path)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("GET %s: status %d", p.path, resp.StatusCode)
+					}
+				}
+				mu.Lock()
+				if err != nil && firstEr == nil {
+					firstEr = err
+				}
+				lat[p.path] = append(lat[p.path], time.Since(t0))
+				mu.Unlock()
+			}
+		}(c)
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return nil, fmt.Errorf("load test: %w", firstEr)
+	}
+	res := &loadResult{perPage: map[string]stats{}, peakRSSKB: vmHWM(cmd.Process.Pid)}
+	for p, ds := range lat {
+		res.perPage[p] = summarize(ds)
+		res.requests += len(ds)
+	}
+	fmt.Fprintf(o.log, "load test: %d requests, peak RSS %d MB\n", res.requests, res.peakRSSKB/1024)
+	return res, nil
+}
+
+// vmHWM reads a process's peak resident set size in kB (0 when unknown).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
