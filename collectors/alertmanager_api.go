@@ -115,28 +115,33 @@ func (c *amClient) silences(ctx context.Context) ([]amSilence, error) {
 	return ss, err
 }
 
-// alertReports turns polled alerts into firing reports (an alert's endsAt is an expiry) and the
-// fingerprints of every alert present. An alert whose endsAt has passed has resolved: it is left
-// out, and counts as missing.
+// alertReports turns polled alerts into reports and the fingerprints of the alerts still firing.
+// A firing alert's endsAt is an expiry. An alert whose endsAt has passed has resolved at endsAt,
+// exactly what Alertmanager would put in a resolved notification: it is reported as ended, which
+// recovers alerts that fired and resolved while the webhook could not deliver (Alertmanager never
+// sends a resolved-only notification for a group whose firing one failed), and counts as missing.
 func alertReports(as []amAlert, source string, teamFor func(map[string]string) string, now time.Time) ([]review.AlertReport, []uint64) {
 	var reports []review.AlertReport
 	var present []uint64
 	for _, a := range as {
-		if !a.EndsAt.IsZero() && a.EndsAt.Before(now) {
-			continue
-		}
+		resolved := !a.EndsAt.IsZero() && a.EndsAt.Before(now)
 		ls := make(model.LabelSet, len(a.Labels))
 		for k, v := range a.Labels {
 			ls[model.LabelName(k)] = model.LabelValue(v)
 		}
 		fp := uint64(ls.Fingerprint())
-		present = append(present, fp)
-		reports = append(reports, review.AlertReport{
+		r := review.AlertReport{
 			Fingerprint: fp, Labels: a.Labels, Annotations: a.Annotations, GeneratorURL: a.GeneratorURL,
 			StartsAt: a.StartsAt.UTC(), ExpiresAt: a.EndsAt.UTC(), ObservedAt: now,
 			Road: review.RoadAlertmanager, Source: source, Team: teamFor(a.Labels),
 			Silenced: a.Status.State == "suppressed" && len(a.Status.SilencedBy) > 0,
-		})
+		}
+		if resolved {
+			r.EndsAt, r.EndKind, r.ExpiresAt = a.EndsAt.UTC(), review.EndResolved, time.Time{}
+		} else {
+			present = append(present, fp)
+		}
+		reports = append(reports, r)
 	}
 	return reports, present
 }

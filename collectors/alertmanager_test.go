@@ -37,9 +37,15 @@ func TestAlertmanagerDecodeFixtures(t *testing.T) {
 				t.Fatalf("%s: silenced = %v", name, r.Silenced)
 			}
 		}
-		// Past their endsAt the alerts have resolved: not present.
-		if reports, _ := alertReports(as, "am", testConfig("", "").TeamFor, now.Add(time.Hour)); len(reports) != 0 {
-			t.Fatalf("%s: expired alerts should be left out", name)
+		// Past their endsAt the alerts have resolved at endsAt: reported as ended, and not present.
+		reports, present = alertReports(as, "am", testConfig("", "").TeamFor, now.Add(time.Hour))
+		if len(present) != 0 || len(reports) != 2 {
+			t.Fatalf("%s: resolved alerts: %d reports, %d present; want 2 ended reports, none present", name, len(reports), len(present))
+		}
+		for i, r := range reports {
+			if r.Firing() || r.EndKind != review.EndResolved || !r.EndsAt.Equal(as[i].EndsAt) {
+				t.Fatalf("%s: a resolved alert must end at its endsAt: %+v", name, r)
+			}
 		}
 	}
 
