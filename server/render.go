@@ -147,6 +147,11 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, page string, data any) error
 		token, _ := c.Locals(csrfLocal).(string)
 		body = bytes.Replace(body, []byte(csrfMarker), []byte(token), 1)
 	}
+	return sendHTML(c, status, body)
+}
+
+// sendHTML sends rendered HTML with the headers every page and fragment carries.
+func sendHTML(c *fiber.Ctx, status int, body []byte) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	// A browser must not show a cached fragment as a whole page (back button after an htmx swap).
 	c.Vary("HX-Request")

@@ -27,12 +27,5 @@ func (r *Renderer) RenderBlock(c *fiber.Ctx, status int, page, block string, dat
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	c.Vary("HX-Request")
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	if c.GetRespHeader(fiber.HeaderContentSecurityPolicy) == "" {
-		c.Set(fiber.HeaderContentSecurityPolicy, ContentSecurityPolicy)
-	}
-	return c.Status(status).Send(b)
+	return sendHTML(c, status, b)
 }

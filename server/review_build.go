@@ -30,9 +30,11 @@ type weeklyReview struct {
 	ActionItems []actionJSON    `json:"action_items"` // decided in this week's review
 	Summary     reviewSummary   `json:"summary"`
 	Demo        bool            `json:"demo"` // the database holds made-up data from `opsreview demo`
+
+	normalView NormalSectionView // the same section as the page renders it
 }
 
-// normalSection is a placeholder until the know-your-normal work fills it.
+// normalSection is the "Know your normal" section in the review's JSON.
 type normalSection struct {
 	Available    bool                `json:"available"` // SLIs are configured
 	MostAbnormal []normalAbnormalRow `json:"most_abnormal"`
@@ -209,7 +211,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	if err != nil {
 		return rv, err
 	}
-	rv.Normal = normalSectionJSON(normal, len(s.cfg.SLIs) > 0)
+	rv.Normal, rv.normalView = normalSectionJSON(normal, len(s.cfg.SLIs) > 0), normal
 	if rv.Toil.ManualEntries, rv.Toil.ManualMinutes, err = s.manualToil(ctx, sc); err != nil {
 		return rv, err
 	}

@@ -24,7 +24,7 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if rv.Team != "" {
 		title += " · " + rv.Team
 	}
-	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: s.csrfToken(c),
+	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: s.csrfToken(c), Normal: rv.normalView,
 		DueDef:      s.today(sc.Loc).AddDate(0, 0, 7).Format("2006-01-02"),
 		PrevURL:     reviewURL(rv.Previous, rv.Team),
 		NextURL:     reviewURL(rv.Next, rv.Team),
@@ -33,9 +33,6 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	}
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
-	}
-	if v.Normal, err = s.NormalReview(c.UserContext(), sc.Week, sc.Team); err != nil {
-		return err
 	}
 	if v.Toil, err = s.toilSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
 		return err
