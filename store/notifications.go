@@ -42,7 +42,6 @@ type NotificationResult struct {
 func (s *Store) IngestNotification(ctx context.Context, n Notification) (NotificationResult, error) {
 	var res NotificationResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		n.Alerts = truncateTimes(n.Alerts)
 		ids, err := ingestEpisodes(ctx, tx, n.Alerts)
 		if err != nil {
 			return err
