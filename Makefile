@@ -34,14 +34,15 @@ vet:
 	$(GO) vet ./...
 
 # The long variants of the reliability scenarios (README, "Reliability"): a 30 s Postgres outage,
-# 20 kills of opsreview, 10,000 alerts through three Alertmanager replicas, 20 shuffled replays.
+# 20 kills of opsreview, 10,000 alerts through three Alertmanager replicas, 20 shuffled replays,
+# 1,000 slow clients.
 soak:
 	@set -e; \
 	if [ -z "$${OPSREVIEW_TEST_DATABASE_URL:-}" ]; then \
 		OPSREVIEW_TEST_DATABASE_URL=$$($(ENSURE_PG)); \
 	fi; \
 	export OPSREVIEW_TEST_DATABASE_URL OPSREVIEW_SOAK=1; \
-	$(GO) test -count=1 -v -timeout 60m -run 'Reliability|Shuffled' ./cmd/opsreview ./server
+	$(GO) test -count=1 -v -timeout 60m -run 'Reliability|Shuffled|SecuritySlowClients' ./cmd/opsreview ./server
 
 # Reports known vulnerabilities reachable from our code. It downloads the vulnerability database
 # from vuln.go.dev, so it needs the network and is not part of `make test`.

@@ -40,6 +40,11 @@ func newKey() string {
 func (s *Server) actionInput(c *fiber.Ctx, r actionRequest) (store.ActionItem, error) {
 	var a store.ActionItem
 	trim := func(v string, max int, name string) (string, error) {
+		if name == "title" || name == "owner" {
+			v = cleanText(v) // free text: control characters and bidi overrides go
+		} else if err := storable(name, v); err != nil {
+			return "", err
+		}
 		v = strings.TrimSpace(v)
 		if len(v) > max {
 			return "", badRequest(name + ": at most " + strconv.Itoa(max) + " bytes")

@@ -157,7 +157,7 @@ func (s *Server) userOf(c *fiber.Ctx) string {
 			return "" // anyone can send the header: believe it only from the proxy
 		}
 		v := strings.TrimSpace(c.Get(s.sec.header))
-		if v == "" || len(v) > 256 {
+		if v == "" || len(v) > 256 || !printable(v) {
 			return ""
 		}
 		return string([]byte(v))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -27,8 +28,11 @@ func (s *Server) changeAddAPI(c *fiber.Ctx) error {
 	if err := json.Unmarshal(c.Body(), &r); err != nil {
 		return badRequest(`body: want JSON {"service","kind","at","who","summary","url"}: ` + err.Error())
 	}
-	ch := store.Change{Service: strings.TrimSpace(r.Service), Kind: strings.TrimSpace(r.Kind), Who: strings.TrimSpace(r.Who),
-		Summary: strings.TrimSpace(r.Summary), URL: strings.TrimSpace(r.URL), At: s.now().UTC(), CreatedAt: s.now().UTC()}
+	ch := store.Change{Service: strings.TrimSpace(r.Service), Kind: cleanText(r.Kind), Who: cleanText(r.Who),
+		Summary: cleanText(r.Summary), URL: strings.TrimSpace(r.URL), At: s.now().UTC(), CreatedAt: s.now().UTC()}
+	if err := errors.Join(storable("service", ch.Service), storable("url", ch.URL)); err != nil {
+		return badRequest("service or url: NUL bytes and invalid UTF-8 are not allowed")
+	}
 	switch {
 	case ch.Service == "" || len(ch.Service) > 200:
 		return badRequest("service: required, at most 200 bytes")

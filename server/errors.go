@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,4 +46,20 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return s.render.Render(c, code, "error", v)
 	}
 	return s.render.RenderError(c, code)
+}
+
+// errPanic is what a handler's panic becomes: a 500 like any other server error.
+var errPanic = errors.New("panic while serving the request")
+
+// recoverPanics turns a panic below it into a 500, logged with its stack, so that one bad request
+// cannot stop the server: neither Fiber nor fasthttp recovers on its own. routes() installs it
+// before every other middleware.
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errPanic
+		}
+	}()
+	return c.Next()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -18,10 +19,16 @@ func (s *Server) actor(c *fiber.Ctx) string {
 	if v, ok := c.Locals(actorLocal).(string); ok && v != "" {
 		return v
 	}
-	if v := strings.TrimSpace(c.Cookies(nameCookie)); v != "" && len(v) <= 64 {
+	if v := strings.TrimSpace(c.Cookies(nameCookie)); v != "" && len(v) <= 64 && printable(v) {
 		return string([]byte(v))
 	}
 	return "anonymous"
+}
+
+// printable reports whether a name from a cookie or a header can be stored and shown as it is:
+// valid UTF-8, no control characters (Postgres refuses NUL) and no bidirectional overrides.
+func printable(v string) bool {
+	return utf8.ValidString(v) && cleanText(v) == v
 }
 
 // csrfLocal is where the auth middleware leaves the request's CSRF token for forms to embed.

@@ -11,7 +11,8 @@ import (
 // routes registers every route of the app in one place.
 func (s *Server) routes() error {
 	app := s.app
-	// Access control and security headers come first: they cover every route below.
+	app.Use(s.recoverPanics) // first: a panic anywhere below is a 500, not a crash
+	// Access control and security headers come next: they cover every route below.
 	if err := s.useSecurity(app); err != nil {
 		return err
 	}

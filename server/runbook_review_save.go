@@ -17,6 +17,9 @@ func (s *Server) markReviewed(c *fiber.Ctx, url, who string) (review.RankedRunbo
 	if url == "" || len(url) > maxRunbookURL {
 		return review.RankedRunbook{}, badRequest("url: the runbook URL to mark reviewed is required")
 	}
+	if err := storable("url", url); err != nil {
+		return review.RankedRunbook{}, err
+	}
 	now := s.now().UTC()
 	if _, err := s.store.MarkRunbookReviewed(c.UserContext(), s.runbookQuery(now, nil), url, who, now); err != nil {
 		return review.RankedRunbook{}, err

@@ -91,11 +91,17 @@ func New(opts Options) (*Server, error) {
 		DisableStartupMessage: true,
 		// A little above webhook.max_body, so the webhook handler answers an oversize body with its own
 		// JSON 413; fasthttp refuses anything larger before reading it.
-		BodyLimit:    int(opts.Config.Webhook.MaxBody) + 1<<20,
+		BodyLimit: int(opts.Config.Webhook.MaxBody) + 1<<20,
+		// Slow clients: a request (headers and body) must arrive within ReadTimeout, however
+		// slowly it trickles in, and an idle keep-alive connection is closed after IdleTimeout,
+		// so connections that never finish cannot pile up (scenario 9's slow-loris test).
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
-		ErrorHandler: s.handleError,
+		// The request line and headers must fit in ReadBufferSize; larger ones are answered
+		// 431. 16 KiB leaves room for an authenticating proxy's headers and cookies.
+		ReadBufferSize: 16 << 10,
+		ErrorHandler:   s.handleError,
 	})
 	if err := s.routes(); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -52,6 +53,16 @@ func cleanText(s string) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
+}
+
+// storable checks a name-like field that is kept as given (it must match stored alerts, services
+// or URLs, so cleanText may not change it): Postgres refuses NUL bytes and invalid UTF-8 in text,
+// which would otherwise end as a 500.
+func storable(name, v string) error {
+	if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+		return badRequest(name + ": NUL bytes and invalid UTF-8 are not allowed")
+	}
+	return nil
 }
 
 // validateToil checks a toil request and returns the entry to store, or a 400 with the reason.

@@ -24,6 +24,9 @@ type verdictRequest struct {
 
 func (s *Server) verdictInput(c *fiber.Ctx, r verdictRequest) (store.VerdictInput, error) {
 	r.Alertname = strings.TrimSpace(r.Alertname)
+	if err := storable("alertname", r.Alertname); err != nil {
+		return store.VerdictInput{}, err
+	}
 	if r.Alertname == "" || len(r.Alertname) > 200 {
 		return store.VerdictInput{}, badRequest("alertname: required, at most 200 bytes")
 	}

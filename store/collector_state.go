@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -85,12 +86,18 @@ func (s *Store) RecordCollectorRun(ctx context.Context, source, kind string, at 
 		_, err = s.db.ExecContext(ctx, `
 			INSERT INTO collector_state (source, kind, last_attempt, last_error, last_error_at) VALUES ($1, $2, $3, $4, $3)
 			ON CONFLICT (source, kind) DO UPDATE SET last_attempt = $3, last_error = $4, last_error_at = $3`,
-			source, kind, at, runErr.Error())
+			source, kind, at, storableError(runErr))
 	}
 	if err != nil {
 		return classify(fmt.Errorf("recording %s %s run: %w", source, kind, err))
 	}
 	return nil
+}
+
+// storableError is an error's text as Postgres can hold it: an upstream's answer quoted in an
+// error may carry NUL bytes or invalid UTF-8, which would make recording the failure fail too.
+func storableError(err error) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // SetExternalLabels stores a source's external labels (added to ALERTS labels before fingerprinting).

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -45,10 +47,10 @@ func Open(ctx context.Context, url, readURL string) (*Store, error) {
 	return s, nil
 }
 
-func connect(ctx context.Context, url string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+func connect(ctx context.Context, dsn string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening database: %w", err)
+		return nil, fmt.Errorf("opening database: %w", hidePassword(err, dsn))
 	}
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(10)
@@ -57,10 +59,45 @@ func connect(ctx context.Context, url string) (*sqlx.DB, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connecting to database: %w", classify(err))
+		return nil, fmt.Errorf("connecting to database: %w", classify(hidePassword(err, dsn)))
 	}
 	return db, nil
 }
+
+// dsnPasswords finds the password of a database URL (user:password@) or of a key=value
+// connection string (password=…), also when the rest does not parse.
+var dsnPasswords = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:([^@]*)@|(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+// hidePassword returns err without the database password in its text: a URL that does not parse
+// comes back whole in the parser's error ("parse \"postgres://u:secret@…\": …"), and the
+// error reaches the logs and the terminal.
+func hidePassword(err error, dsn string) error {
+	msg := err.Error()
+	hidden := msg
+	for _, m := range dsnPasswords.FindAllStringSubmatch(dsn, -1) {
+		for _, pw := range m[1:] {
+			if pw = strings.Trim(pw, "'"); len(pw) > 0 {
+				hidden = strings.ReplaceAll(hidden, pw, "xxxxx")
+				if esc := url.QueryEscape(pw); esc != pw {
+					hidden = strings.ReplaceAll(hidden, esc, "xxxxx")
+				}
+			}
+		}
+	}
+	if hidden == msg {
+		return err
+	}
+	return &hiddenError{msg: hidden, err: err}
+}
+
+// hiddenError is an error whose text had a secret taken out; errors.Is and As still see the cause.
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (e *hiddenError) Error() string { return e.msg }
+func (e *hiddenError) Unwrap() error { return e.err }
 
 // DB returns the primary connection pool (for tests and tools).
 func (s *Store) DB() *sqlx.DB { return s.db }
