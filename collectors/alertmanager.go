@@ -20,6 +20,7 @@ type alertmanagerCollector struct {
 	client *amClient
 	log    *slog.Logger
 	now    func() time.Time
+	clock  *sourceClock // the source's time, from the Date of its answers
 	// onlyOne: this is the only Alertmanager source, so it may also close webhook-only episodes.
 	onlyOne bool
 	// grace: how long after an Alertmanager starts a missing alert proves nothing. Prometheus
@@ -28,7 +29,8 @@ type alertmanagerCollector struct {
 }
 
 func newAlertmanagerCollector(cfg *config.Config, src config.AlertmanagerSource, opts Options) (*alertmanagerCollector, error) {
-	hc, err := newHTTPClient(src.URL, src.HTTP)
+	clock := newSourceClock(opts.Now)
+	hc, err := newHTTPClient(src.URL, src.HTTP, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +39,7 @@ func newAlertmanagerCollector(cfg *config.Config, src config.AlertmanagerSource,
 		return nil, fmt.Errorf("building the API client: %w", err)
 	}
 	return &alertmanagerCollector{
-		src: src, cfg: cfg, st: opts.Store, client: c, now: opts.Now,
+		src: src, cfg: cfg, st: opts.Store, client: c, now: opts.Now, clock: clock,
 		log:     opts.Logger.With("component", "collector", "source", src.Name, "kind", KindAlertmanager),
 		onlyOne: len(cfg.Sources.Alertmanager) == 1,
 		grace:   max(2*time.Minute, 2*src.Interval.D()),
@@ -56,10 +58,12 @@ func (a *alertmanagerCollector) Interval() time.Duration { return a.src.Interval
 // Timeout returns the source's per-run timeout.
 func (a *alertmanagerCollector) Timeout() time.Duration { return a.src.Timeout.D() }
 
+// ClockSkew returns how far the source's clock is ahead of ours, once an answer has told.
+func (a *alertmanagerCollector) ClockSkew() (time.Duration, bool) { return a.clock.Offset() }
+
 // Collect reads status, alerts and silences; it stores the alerts as firing reports, then counts
 // and closes the episodes whose alerts are gone, then stores the silences.
 func (a *alertmanagerCollector) Collect(ctx context.Context) error {
-	now := a.now().UTC()
 	status, err := a.client.status(ctx)
 	if err != nil {
 		return fmt.Errorf("reading status: %w", err)
@@ -68,6 +72,9 @@ func (a *alertmanagerCollector) Collect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading alerts: %w", err)
 	}
+	// Alertmanager's now, not ours: an alert's endsAt (past: resolved; ahead: when it expires), its
+	// own start and the time it was seen are all compared in its clock.
+	now := a.clock.Now().UTC()
 	reports, present := alertReports(alerts, a.src.Name, a.cfg.TeamFor, now)
 	wm := &store.Watermark{Source: a.src.Name, Kind: KindAlertmanager, At: now}
 	if err := a.st.IngestAlerts(ctx, reports, wm); err != nil {

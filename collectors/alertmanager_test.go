@@ -75,6 +75,7 @@ type fakeAM struct {
 	mu     sync.Mutex
 	alerts []byte
 	uptime time.Time
+	clock  *clock // when set, the Date of every answer: the fake's clock is the test's
 }
 
 func newFakeAM(t *testing.T) *fakeAM {
@@ -84,6 +85,7 @@ func newFakeAM(t *testing.T) *fakeAM {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		dated(w, f.clock)
 		switch r.URL.Path {
 		case "/api/v2/status":
 			fmt.Fprintf(w, `{"uptime":%q,"cluster":{"status":"disabled"}}`, f.uptime.Format(time.RFC3339Nano))
@@ -120,6 +122,7 @@ func TestAlertmanagerCollector(t *testing.T) {
 	ctx := context.Background()
 	am := newFakeAM(t)
 	clk := &clock{t: time.Date(2026, 11, 23, 18, 55, 30, 0, time.UTC)}
+	am.clock = clk
 	r, err := New(testConfig("", am.srv.URL), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +183,7 @@ func TestAlertmanagerRestartIsNotAResolve(t *testing.T) {
 	ctx := context.Background()
 	am := newFakeAM(t)
 	clk := &clock{t: time.Date(2026, 11, 23, 18, 55, 30, 0, time.UTC)}
+	am.clock = clk
 	r, err := New(testConfig("", am.srv.URL), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +217,7 @@ func TestAlertmanagerRestartIsNotAResolve(t *testing.T) {
 	// A freshly started Alertmanager proves nothing until Prometheus has resent its alerts.
 	st2, _ := newTestStore(t)
 	am2 := newFakeAM(t)
+	am2.clock = clk
 	r2, _ := New(testConfig("", am2.srv.URL), st2, Options{Now: clk.Now})
 	am2.set(nil, clk.Now())
 	for range 3 {
@@ -248,6 +253,7 @@ func TestAlertsFromBothRoadsMeet(t *testing.T) {
 	})
 	prom.notBefore = float64(now.Add(-historyDelay).Unix())
 	clk := &clock{t: now}
+	prom.clock, am.clock = clk, clk
 	r, err := New(testConfig(prom.srv.URL, am.srv.URL), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

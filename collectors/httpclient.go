@@ -11,7 +11,8 @@ import (
 // newHTTPClient builds the one HTTP client of a source: its own connection pool, and every request
 // to the source's host carries the configured headers and credentials. Requests elsewhere (a
 // redirect to another host) get neither, so a token never leaks. Timeouts come from the context.
-func newHTTPClient(rawURL string, h config.HTTP) (*http.Client, error) {
+// The Date of every answer from the source's host goes to clock (when not nil).
+func newHTTPClient(rawURL string, h config.HTTP, clock *sourceClock) (*http.Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -23,6 +24,7 @@ func newHTTPClient(rawURL string, h config.HTTP) (*http.Client, error) {
 		next:   http.DefaultTransport.(*http.Transport).Clone(),
 		host:   u.Host,
 		header: http.Header{},
+		clock:  clock,
 	}
 	for k, v := range h.Headers {
 		t.header.Set(k, v)
@@ -43,18 +45,26 @@ type sourceTransport struct {
 	next   http.RoundTripper
 	host   string
 	header http.Header
+	clock  *sourceClock
 }
 
 // RoundTrip sends req with the source's headers when it goes to the source's host.
 func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.host || len(t.header) == 0 {
+	if req.URL.Host != t.host {
 		return t.next.RoundTrip(req)
 	}
-	r := req.Clone(req.Context())
-	for k, v := range t.header {
-		r.Header[k] = v
+	r := req
+	if len(t.header) > 0 {
+		r = req.Clone(req.Context())
+		for k, v := range t.header {
+			r.Header[k] = v
+		}
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.clock.observe(resp)
+	}
+	return resp, err
 }
 
 // CloseIdleConnections closes the source's idle connections.

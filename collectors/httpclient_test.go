@@ -21,7 +21,7 @@ func TestHTTPClientAddsHeadersAndCredentialsToItsSourceOnly(t *testing.T) {
 	}))
 	defer src.Close()
 
-	hc, err := newHTTPClient(src.URL, config.HTTP{Headers: map[string]string{"X-Scope-OrgID": "team-a"}, BearerToken: "t0k"})
+	hc, err := newHTTPClient(src.URL, config.HTTP{Headers: map[string]string{"X-Scope-OrgID": "team-a"}, BearerToken: "t0k"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestHTTPClientAddsHeadersAndCredentialsToItsSourceOnly(t *testing.T) {
 		t.Fatalf("credentials followed a redirect to another host: %v", elsewhere)
 	}
 
-	hc, err = newHTTPClient(src.URL, config.HTTP{BasicAuth: config.BasicAuth{Username: "u", Password: "p"}})
+	hc, err = newHTTPClient(src.URL, config.HTTP{BasicAuth: config.BasicAuth{Username: "u", Password: "p"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestHTTPClientAddsHeadersAndCredentialsToItsSourceOnly(t *testing.T) {
 		t.Fatalf("basic auth: %v", got)
 	}
 
-	if _, err := newHTTPClient(src.URL, config.HTTP{BearerToken: "t", BasicAuth: config.BasicAuth{Username: "u"}}); err == nil {
+	if _, err := newHTTPClient(src.URL, config.HTTP{BearerToken: "t", BasicAuth: config.BasicAuth{Username: "u"}}, nil); err == nil {
 		t.Fatal("want an error for both a bearer token and basic auth")
 	}
 }

@@ -91,6 +91,7 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slis of sources.prometheus[%s]: %w", src.Name, err)
 		}
+		c.Now = opts.Now
 		cs = append(cs, c)
 	}
 	for _, src := range cfg.Sources.Alertmanager {
@@ -100,7 +101,9 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		}
 		cs = append(cs, c)
 	}
-	cs = append(cs, NewRunbookChecker(cfg, st, opts.Logger))
+	rc := NewRunbookChecker(cfg, st, opts.Logger)
+	rc.now = opts.Now
+	cs = append(cs, rc)
 	return NewRunner(opts, cs...)
 }
 
@@ -239,6 +242,11 @@ func (r *Runner) runOne(ctx context.Context, c Collector) error {
 		return nil
 	}
 	r.m.duration.WithLabelValues(c.Name(), c.Kind()).Observe(time.Since(started).Seconds())
+	if sk, ok := c.(clockSkewer); ok {
+		if off, known := sk.ClockSkew(); known {
+			r.m.skew.WithLabelValues(c.Name(), c.Kind()).Set(off.Seconds())
+		}
+	}
 	if err := st.RecordCollectorRun(bctx, c.Name(), c.Kind(), now, runErr); err != nil {
 		log.Warn("recording the collector run", "err", err)
 	}
@@ -262,6 +270,11 @@ func (r *Runner) refreshFromState(ctx context.Context, c Collector, now time.Tim
 		return
 	}
 	if s.Watermark != nil {
+		// The watermark is in the source's time.
+		if sk, ok := c.(clockSkewer); ok {
+			off, _ := sk.ClockSkew()
+			now = now.Add(off)
+		}
 		r.m.lag.WithLabelValues(c.Name(), c.Kind()).Set(now.Sub(*s.Watermark).Seconds())
 	}
 	if !elsewhere || s.LastSuccess == nil {

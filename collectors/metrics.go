@@ -15,6 +15,7 @@ type metrics struct {
 	errors      *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
+	skew        *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,6 +41,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		skipped: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsreview_collector_runs_skipped_total",
 			Help: "Collector runs skipped because another instance held the source's lock.",
+		}, labels),
+		skew: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "opsreview_source_clock_skew_seconds",
+			Help: "How far the source's clock is ahead of opsreview's (negative: behind), from the Date of its answers; whole seconds. Windows and ends are computed in the source's time.",
 		}, labels),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "opsreview_collector_run_duration_seconds",

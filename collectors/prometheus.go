@@ -33,6 +33,7 @@ type prometheusCollector struct {
 	api    v1.API
 	log    *slog.Logger
 	now    func() time.Time
+	clock  *sourceClock // the source's time, from the Date of its answers
 
 	// external labels read during this process's life; used when the config endpoint fails.
 	ext map[string]string
@@ -41,7 +42,8 @@ type prometheusCollector struct {
 }
 
 func newPrometheusCollector(cfg *config.Config, src config.PrometheusSource, opts Options) (*prometheusCollector, error) {
-	hc, err := newHTTPClient(src.URL, src.HTTP)
+	clock := newSourceClock(opts.Now)
+	hc, err := newHTTPClient(src.URL, src.HTTP, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func newPrometheusCollector(cfg *config.Config, src config.PrometheusSource, opt
 	return &prometheusCollector{
 		src: src, cfg: cfg, st: opts.Store, client: c, api: v1.NewAPI(c),
 		log: opts.Logger.With("component", "collector", "source", src.Name, "kind", KindPrometheus),
-		now: opts.Now, delay: historyDelay,
+		now: opts.Now, clock: clock, delay: historyDelay,
 	}, nil
 }
 
@@ -68,6 +70,9 @@ func (p *prometheusCollector) Interval() time.Duration { return p.src.Interval.D
 
 // Timeout returns the source's per-run timeout.
 func (p *prometheusCollector) Timeout() time.Duration { return p.src.Timeout.D() }
+
+// ClockSkew returns how far the source's clock is ahead of ours, once an answer has told.
+func (p *prometheusCollector) ClockSkew() (time.Duration, bool) { return p.clock.Offset() }
 
 // Collect syncs the rules, then the history. A rules failure does not stop the history (it
 // falls back to stored rules); unknown external labels do, since fingerprints would be wrong.

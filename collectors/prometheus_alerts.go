@@ -41,7 +41,9 @@ func (p *prometheusCollector) collectHistory(ctx context.Context, ext map[string
 	for _, d := range evals {
 		overlap = max(overlap, 3*d)
 	}
-	now := p.now().UTC().Truncate(time.Second)
+	// The source's now (the rules and config answers just told us its clock): windows, open runs
+	// and the watermark are all in its time, whatever ours says.
+	now := p.clock.Now().UTC().Truncate(time.Second)
 	to := now.Add(-p.delay)
 	from := now.Add(-p.src.Lookback.D())
 	if state.Watermark != nil && state.Watermark.After(from) {

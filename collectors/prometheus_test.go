@@ -49,6 +49,15 @@ type fakeProm struct {
 	alerts   []byte // the ALERTS answer to queries at or after notBefore (Unix seconds)
 	// notBefore keeps day chunks before the recorded samples empty.
 	notBefore float64
+	clock     *clock // when set, the Date of every answer: the fake's clock is the test's
+}
+
+// dated sets an answer's Date from the test's clock, as a real source's clock would; the collectors
+// read the source's time from it.
+func dated(w http.ResponseWriter, c *clock) {
+	if c != nil {
+		w.Header().Set("Date", c.Now().UTC().Format(http.TimeFormat))
+	}
 }
 
 // newFakeProm serves the recorded rules with their group's interval set to intervalSeconds.
@@ -66,6 +75,7 @@ func newFakeProm(t *testing.T, intervalSeconds int) *fakeProm {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		dated(w, f.clock)
 		switch r.URL.Path {
 		case "/api/v1/rules":
 			if r.URL.Query().Get("type") != "alert" {
@@ -149,6 +159,7 @@ func TestPrometheusCollectorFromFixtures(t *testing.T) {
 	ctx := context.Background()
 	prom := newFakeProm(t, 5)
 	clk := &clock{t: time.Unix(fixtureLastSample+35, 0)} // the newest chunk ends 5 s after the last sample
+	prom.clock = clk
 	r, err := New(testConfig(prom.srv.URL, ""), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +251,7 @@ func TestPrometheusCollectorWarningsHoldTheWatermark(t *testing.T) {
 	prom := newFakeProm(t, 5)
 	prom.warnings = "partial response: store gateway unreachable"
 	clk := &clock{t: time.Unix(fixtureLastSample+35, 0)}
+	prom.clock = clk
 	r, err := New(testConfig(prom.srv.URL, ""), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +279,7 @@ func TestPrometheusCollectorWithoutConfigEndpoint(t *testing.T) {
 	prom := newFakeProm(t, 5)
 	prom.config = http.StatusNotFound // Thanos, Mimir
 	clk := &clock{t: time.Unix(fixtureLastSample+35, 0)}
+	prom.clock = clk
 	r, err := New(testConfig(prom.srv.URL, ""), st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +312,7 @@ func TestPrometheusCollectorBackfillsByUTCDay(t *testing.T) {
 	cfg := testConfig(prom.srv.URL, "")
 	cfg.Sources.Prometheus[0].Lookback = config.Duration(72 * time.Hour)
 	clk := &clock{t: time.Unix(fixtureLastSample+35, 0)}
+	prom.clock = clk
 	r, err := New(cfg, st, Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

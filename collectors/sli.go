@@ -45,22 +45,29 @@ type SLICollector struct {
 	HeadGrace time.Duration
 	// MaxPoints is the most steps per query (at most MaxChunkPoints).
 	MaxPoints int
+
+	clock *sourceClock // the source's time (from the Date of its answers) on Now's terms
 }
+
+// ClockSkew returns how far the source's clock is ahead of ours, once an answer has told.
+func (c *SLICollector) ClockSkew() (time.Duration, bool) { return c.clock.Offset() }
 
 // NewSLICollector builds the SLI collector of one Prometheus source, covering the SLIs that name it.
 func NewSLICollector(cfg *config.Config, src config.PrometheusSource, st *store.Store, log *slog.Logger) (*SLICollector, error) {
-	a, err := NewSLIQueryAPI(src)
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &SLICollector{
-		cfg: cfg, src: src, st: st, api: a,
+		cfg: cfg, src: src, st: st,
 		log: log.With("component", "collector", "source", src.Name, "kind", KindSLI),
 		Now: time.Now, Lag: 2 * time.Minute, HeadGrace: 15 * time.Minute, MaxPoints: MaxChunkPoints,
 	}
+	c.clock = newSourceClock(func() time.Time { return c.Now() })
+	a, err := newSLIQueryAPI(src, c.clock)
+	if err != nil {
+		return nil, err
+	}
+	c.api = a
 	for _, s := range cfg.SLIs {
 		if s.Source == src.Name {
 			c.slis = append(c.slis, s)
@@ -113,7 +120,9 @@ func (c *SLICollector) collectSLI(ctx context.Context, s config.SLI) error {
 	if err != nil {
 		return err
 	}
-	now := c.Now()
+	// The source's now once an answer has told it: with our clock ahead, Lag and HeadGrace would
+	// otherwise be eaten up and steps whose data has not arrived yet stored as gaps.
+	now := c.clock.Now()
 	end := alignDown(now.Add(-c.Lag), step)
 	start := alignUp(now.Add(-c.src.Lookback.D()), step)
 	if ref.CollectedTo != nil {

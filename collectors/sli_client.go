@@ -13,7 +13,12 @@ import (
 // source's own HTTP client (newHTTPClient: headers and credentials only to the source's host).
 // Timeouts come from the request's context.
 func NewSLIQueryAPI(src config.PrometheusSource) (v1.API, error) {
-	hc, err := newHTTPClient(src.URL, src.HTTP)
+	return newSLIQueryAPI(src, nil)
+}
+
+// newSLIQueryAPI is NewSLIQueryAPI telling clock the source's time from every answer.
+func newSLIQueryAPI(src config.PrometheusSource, clock *sourceClock) (v1.API, error) {
+	hc, err := newHTTPClient(src.URL, src.HTTP, clock)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}

@@ -29,6 +29,7 @@ type scriptedProm struct {
 	always string   // a fault answered to every request while set
 	asked  []int    // points asked per request
 	header http.Header
+	date   time.Time // the Date of every answer, when set: the fake's clock is the test's
 }
 
 func (f *scriptedProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +48,9 @@ func (f *scriptedProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
 	f.asked = append(f.asked, int((end-start)/step)+1)
 	value := f.value
+	if !f.date.IsZero() {
+		w.Header().Set("Date", f.date.UTC().Format(http.TimeFormat))
+	}
 	f.mu.Unlock()
 	switch fault {
 	case "503":
@@ -152,7 +156,16 @@ func newSLIEnv(t *testing.T, value func(time.Time) (float64, bool)) *sliEnv {
 	e := &sliEnv{fake: fake, st: st, c: c, now: time.Date(2026, 11, 24, 15, 2, 30, 0, time.UTC)}
 	c.Now = func() time.Time { return e.now }
 	c.MaxPoints = 300
+	e.advance(0)
 	return e
+}
+
+// advance moves the test's clock, which is also the fake Prometheus's.
+func (e *sliEnv) advance(d time.Duration) {
+	e.now = e.now.Add(d)
+	e.fake.mu.Lock()
+	defer e.fake.mu.Unlock()
+	e.fake.date = e.now
 }
 
 // state returns the SLI's watermark, its rows, gap rows and the sum of the rows' xmin (changes on
@@ -198,7 +211,7 @@ func TestSLICollectorBackfillThenForward(t *testing.T) {
 		t.Errorf("X-Scope-OrgID %q", got)
 	}
 	// Forward: ten minutes later, two more steps.
-	e.now = e.now.Add(10 * time.Minute)
+	e.advance(10 * time.Minute)
 	asked := len(e.fake.asked)
 	if err := e.c.Collect(context.Background()); err != nil {
 		t.Fatal(err)
@@ -276,7 +289,7 @@ func TestSLICollectorGapsAndOutage(t *testing.T) {
 		if wm, rows, _, _ := e.state(t); wm != nil || rows != 0 {
 			t.Fatalf("during the outage: watermark %v, %d rows", wm, rows)
 		}
-		e.now = e.now.Add(10 * time.Minute)
+		e.advance(10 * time.Minute)
 	}
 	e.fake.setAlways("")
 	// It comes back with data up to ten minutes ago; the newest steps are still on their way.
@@ -298,7 +311,7 @@ func TestSLICollectorGapsAndOutage(t *testing.T) {
 	mu.Lock()
 	latest = e.now
 	mu.Unlock()
-	e.now = e.now.Add(5 * time.Minute)
+	e.advance(5 * time.Minute)
 	if err := e.c.Collect(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,11 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
-	copts := collectors.Options{Logger: log, Registerer: reg, Store: st}
+	now, err := clock()
+	if err != nil {
+		return err
+	}
+	copts := collectors.Options{Logger: log, Registerer: reg, Store: st, Now: now}
 	var runner *collectors.Runner
 	if cfg.Demo && g.configPath() == "" {
 		// The built-in demo has no sources, and its runbook URLs are made up: nothing to collect.
@@ -90,7 +94,7 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("bad config: %w", err)
 	}
-	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: log, Registry: reg, Version: buildVersion(),
+	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: log, Registry: reg, Version: buildVersion(), Now: now,
 		Reconcile: func() { runner.Trigger(collectors.KindAlertmanager) }})
 	if err != nil {
 		return err
@@ -175,7 +179,11 @@ func collectOnce(ctx context.Context, g globalFlags, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	runner, err := collectors.New(cfg, st, collectors.Options{Logger: log, Registerer: prometheus.NewRegistry()})
+	now, err := clock()
+	if err != nil {
+		return err
+	}
+	runner, err := collectors.New(cfg, st, collectors.Options{Logger: log, Registerer: prometheus.NewRegistry(), Now: now})
 	if err != nil {
 		return fmt.Errorf("bad config: %w", err)
 	}
