@@ -49,7 +49,9 @@ func TestDataVersionMovesWithEveryWrite(t *testing.T) {
 			_, _, err := s.AddChange(ctx, Change{Service: "api", Kind: "deploy", At: t0, CreatedAt: t0})
 			return err
 		}},
-		{"rules", func() error { return s.UpsertRules(ctx, "prom", []review.AlertRule{rule("DiskFull", "disk > 0.9")}, t0) }},
+		{"rules", func() error {
+			return s.UpsertRules(ctx, "prom", []review.AlertRule{rule("DiskFull", "disk > 0.9")}, t0)
+		}},
 	}
 	for _, w := range writes {
 		before := version()
