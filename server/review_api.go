@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,7 +14,7 @@ func (s *Server) reviewAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rv, err := s.buildReview(c.UserContext(), sc)
+	rv, err := s.review(c.UserContext(), sc)
 	if err != nil {
 		return err
 	}
@@ -39,12 +41,17 @@ func (s *Server) noisyAPI(c *fiber.Ctx) error {
 	if team != nil {
 		teams = []string{*team}
 	}
-	rows, _, err := s.noisy(c.UserContext(), sc, teams, weeksOverlapping(from, to, sc.Loc))
+	ctx := c.UserContext()
+	key := s.pageKey(ctx, "noisy", sc, from.UTC().Format(time.RFC3339Nano)+" "+to.UTC().Format(time.RFC3339Nano)+" "+strconv.Itoa(limit))
+	v, err := s.pages.get(ctx, s.st(ctx), key, func(ctx context.Context) (any, error) {
+		rows, _, err := s.noisy(ctx, sc, teams, weeksOverlapping(from, to, sc.Loc))
+		if len(rows) > limit {
+			rows = rows[:limit]
+		}
+		return rows, err
+	})
 	if err != nil {
 		return err
 	}
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	return c.JSON(fiber.Map{"items": rows})
+	return c.JSON(fiber.Map{"items": v})
 }

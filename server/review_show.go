@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,7 +13,20 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rv, err := s.buildReview(c.UserContext(), sc)
+	ctx := c.UserContext()
+	rv, err := s.review(ctx, sc)
+	if err != nil {
+		return err
+	}
+	sections, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
+		var rs reviewSections
+		var err error
+		if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
+			return nil, err
+		}
+		rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
+		return rs, err
+	})
 	if err != nil {
 		return err
 	}
@@ -34,11 +48,42 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
 	}
-	if v.Toil, err = s.toilSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
-		return err
-	}
-	if v.Runbooks, err = s.runbooksSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
-		return err
+	// The sections are shared between requests: this page's copy gets its own form key and token.
+	rs := sections.(reviewSections)
+	v.Toil, v.Runbooks = rs.toil, rs.runbooks
+	v.Toil.CSRF, v.Toil.FormKey = v.CSRF, formKey()
+	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
+	for i := range v.Runbooks.Items {
+		v.Runbooks.Items[i].CSRF = v.CSRF
 	}
 	return s.render.Render(c, fiber.StatusOK, "review", v)
+}
+
+// reviewSections are the review page's toil and runbook sections, built once for every viewer.
+type reviewSections struct {
+	toil     ToilSectionView
+	runbooks RunbooksSectionView
+}
+
+// review returns the weekly review of a scope, built once per data version however many ask.
+func (s *Server) review(ctx context.Context, sc scope) (weeklyReview, error) {
+	v, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review", sc, ""), func(ctx context.Context) (any, error) {
+		return s.buildReview(ctx, sc)
+	})
+	if err != nil {
+		return weeklyReview{}, err
+	}
+	return v.(weeklyReview), nil
+}
+
+// pageKey names a heavy page of a scope in the page cache.
+func (s *Server) pageKey(ctx context.Context, page string, sc scope, query string) pageKey {
+	k := pageKey{page: page, team: sc.teamName(), query: query, primary: readsPrimary(ctx) && s.store.HasReplica()}
+	if sc.Team == nil {
+		k.team = "\x00all"
+	}
+	if !sc.Week.Start.IsZero() {
+		k.week = sc.Week.String()
+	}
+	return k
 }
