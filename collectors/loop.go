@@ -100,7 +100,7 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 		}
 		cs = append(cs, c)
 	}
-	cs = append(cs, NewRunbookChecker(cfg, st, opts.Logger))
+	cs = append(cs, NewRunbookChecker(cfg, st, opts.Logger), NewRetention(cfg, st, opts))
 	return NewRunner(opts, cs...)
 }
 

@@ -16,10 +16,21 @@ import (
 	"github.com/opsreview/opsreview/config"
 )
 
+// The load test of issue 6: 50 wall TVs, each polling every panel every 10 s as the TV page does,
+// while 20 people load the review pages back to back.
 const (
 	loadClients  = 20
-	loadDuration = 20 * time.Second
+	loadTVs      = 50
+	loadTVTeams  = 5 // the TVs show the first five teams, ten screens each
+	tvInterval   = 10 * time.Second
+	loadDuration = 40 * time.Second
 )
+
+// tvPanels are the TV's panels, each polled on its own like the page's htmx does.
+var tvPanels = []string{"firing", "slis", "pages", "noisiest", "toil", "runbooks", "freshness"}
+
+// tvPage is the label all TV panel requests are summarised under.
+const tvPage = "/tv/panel/* (50 screens)"
 
 // loadResult is what a load test of `opsreview serve` measured.
 type loadResult struct {
@@ -29,7 +40,8 @@ type loadResult struct {
 }
 
 // measureServe starts `opsreview serve` on the data set, has loadClients clients request the pages
-// round-robin for loadDuration, and reads the process's peak RSS (VmHWM) at the end.
+// round-robin and loadTVs screens poll the TV panels for loadDuration, and reads the process's
+// peak RSS (VmHWM) at the end.
 func measureServe(ctx context.Context, o options, cfg *config.Config, pages []page) (*loadResult, error) {
 	dir, err := os.MkdirTemp("", "opsreview-bench")
 	if err != nil {
@@ -73,7 +85,7 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 			return nil, fmt.Errorf("opsreview serve never became ready:\n%s", logs.String())
 		}
 	}
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadClients}}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadClients + loadTVs}}
 	var (
 		mu      sync.Mutex
 		lat     = map[string][]time.Duration{}
@@ -104,6 +116,35 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 				mu.Unlock()
 			}
 		}(c)
+	}
+	for tv := 0; tv < loadTVs; tv++ {
+		wg.Add(1)
+		go func(tv int) {
+			defer wg.Done()
+			team := cfg.Teams[tv%min(loadTVTeams, len(cfg.Teams))].Name
+			// Screens are switched on over the first interval, not all in the same millisecond.
+			time.Sleep(time.Duration(tv) * tvInterval / loadTVs)
+			for next := time.Now(); time.Now().Before(end) && cctx.Err() == nil; next = next.Add(tvInterval) {
+				for _, panel := range tvPanels {
+					t0 := time.Now()
+					resp, err := client.Get(base + "/tv/panel/" + panel + "?team=" + team)
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = fmt.Errorf("GET /tv/panel/%s: status %d", panel, resp.StatusCode)
+						}
+					}
+					mu.Lock()
+					if err != nil && firstEr == nil {
+						firstEr = err
+					}
+					lat[tvPage] = append(lat[tvPage], time.Since(t0))
+					mu.Unlock()
+				}
+				time.Sleep(time.Until(next.Add(tvInterval)))
+			}
+		}(tv)
 	}
 	wg.Wait()
 	if firstEr != nil {
