@@ -32,6 +32,7 @@ type pageCache struct {
 	requests   *prometheus.CounterVec // by result: hit, shared, built
 
 	mu      sync.Mutex
+	bytes   int // sum of the entries' sizes
 	entries map[pageKey]*pageEntry
 	flights map[flightKey]*flight
 }
@@ -48,6 +49,7 @@ type pageEntry struct {
 	built   time.Time
 	used    time.Time
 	val     any
+	size    int // bytes of a rendered or encoded page; 0 for data
 }
 
 type flightKey struct {
@@ -64,6 +66,7 @@ type flight struct {
 const (
 	pageCacheTTL     = 30 * time.Second // bounds what time alone changes (overdue items, open episodes)
 	pageCacheEntries = 64
+	pageCacheBytes   = 48 << 20 // rendered pages kept: the all-teams review of a month is ~18 MB
 	pageBuildTimeout = 2 * time.Minute
 )
 
@@ -77,10 +80,21 @@ func newPageCache(limit int, now func() time.Time, requests *prometheus.CounterV
 
 // buildLimit is how many heavy pages are built at once: a quarter of the connection pool (each
 // build runs its statements one after the other), at least two.
-func buildLimit(st *store.Store) int { return max(2, st.MaxOpenConns()/4) }
+func buildLimit(st *store.Store) int { return max(2, st.MaxOpenConns()/10) }
 
-// get returns the page of key as of the current data version of st, building it when needed.
+// get returns the page of key as of the current data version of st, building it when needed; the
+// build counts against the limit on concurrent builds.
 func (pc *pageCache) get(ctx context.Context, st *store.Store, key pageKey, build func(context.Context) (any, error)) (any, error) {
+	return pc.fetch(ctx, st, key, true, build)
+}
+
+// derived is get for what is computed from other cached pages without reading the database
+// itself (a rendering): it takes no build slot, so it never waits for the pages it asks for.
+func (pc *pageCache) derived(ctx context.Context, st *store.Store, key pageKey, build func(context.Context) (any, error)) (any, error) {
+	return pc.fetch(ctx, st, key, false, build)
+}
+
+func (pc *pageCache) fetch(ctx context.Context, st *store.Store, key pageKey, heavy bool, build func(context.Context) (any, error)) (any, error) {
 	version, err := st.DataVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -111,7 +125,7 @@ func (pc *pageCache) get(ctx context.Context, st *store.Store, key pageKey, buil
 	pc.count(key, "built")
 
 	// The build outlives a request that gives up: the others waiting for it still want its result.
-	go pc.run(context.WithoutCancel(ctx), fk, f, build)
+	go pc.run(context.WithoutCancel(ctx), fk, f, heavy, build)
 	select {
 	case <-f.done:
 		return f.val, f.err
@@ -120,21 +134,36 @@ func (pc *pageCache) get(ctx context.Context, st *store.Store, key pageKey, buil
 	}
 }
 
-func (pc *pageCache) run(ctx context.Context, fk flightKey, f *flight, build func(context.Context) (any, error)) {
+func (pc *pageCache) run(ctx context.Context, fk flightKey, f *flight, heavy bool, build func(context.Context) (any, error)) {
 	ctx, cancel := context.WithTimeout(ctx, pageBuildTimeout)
 	defer cancel()
-	f.err = pc.limit(ctx, func(ctx context.Context) error {
-		var err error
-		f.val, err = build(ctx)
-		return err
-	})
+	if heavy {
+		f.err = pc.limit(ctx, func(ctx context.Context) error {
+			var err error
+			f.val, err = build(ctx)
+			return err
+		})
+	} else {
+		f.val, f.err = build(ctx)
+	}
 	pc.mu.Lock()
 	delete(pc.flights, fk)
 	if f.err == nil {
 		now := pc.now()
 		if e := pc.entries[fk.pageKey]; e == nil || e.version <= fk.version {
-			pc.entries[fk.pageKey] = &pageEntry{version: fk.version, built: now, used: now, val: f.val}
-			pc.evict()
+			if e != nil {
+				pc.bytes -= e.size
+			}
+			ne := &pageEntry{version: fk.version, built: now, used: now, val: f.val}
+			switch v := f.val.(type) {
+			case []byte:
+				ne.size = len(v)
+			case *sharedPage:
+				ne.size = len(v.html)
+			}
+			pc.entries[fk.pageKey] = ne
+			pc.bytes += ne.size
+			pc.evict(fk.pageKey)
 		}
 	}
 	pc.mu.Unlock()
@@ -152,17 +181,19 @@ func (pc *pageCache) limit(ctx context.Context, fn func(context.Context) error) 
 	return fn(ctx)
 }
 
-// evict drops the least recently used entries beyond maxEntries (called with mu held).
-func (pc *pageCache) evict() {
-	for len(pc.entries) > pc.maxEntries {
+// evict drops the least recently used entries beyond maxEntries or pageCacheBytes, never the one
+// just stored (called with mu held).
+func (pc *pageCache) evict(keep pageKey) {
+	for len(pc.entries) > pc.maxEntries || (pc.bytes > pageCacheBytes && len(pc.entries) > 1) {
 		var oldest pageKey
 		var at time.Time
 		first := true
 		for k, e := range pc.entries {
-			if first || e.used.Before(at) {
+			if k != keep && (first || e.used.Before(at)) {
 				oldest, at, first = k, e.used, false
 			}
 		}
+		pc.bytes -= pc.entries[oldest].size
 		delete(pc.entries, oldest)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -114,10 +115,13 @@ func TestConcurrentReviewLoadsShareOneBuild(t *testing.T) {
 		}
 	}
 	m := ts.metrics.pageCache
-	built := counterValue(t, m.WithLabelValues("review", "built"))
-	reused := counterValue(t, m.WithLabelValues("review", "hit")) + counterValue(t, m.WithLabelValues("review", "shared"))
+	built := counterValue(t, m.WithLabelValues("review-json", "built"))
+	reused := counterValue(t, m.WithLabelValues("review-json", "hit")) + counterValue(t, m.WithLabelValues("review-json", "shared"))
 	if built != 1 || reused != 19 {
-		t.Fatalf("20 concurrent loads: built %v, reused %v; want 1 and 19", built, reused)
+		t.Fatalf("20 concurrent loads: the JSON encoded %v times, reused %v; want 1 and 19", built, reused)
+	}
+	if n := counterValue(t, m.WithLabelValues("review", "built")); n != 1 {
+		t.Fatalf("20 concurrent loads built the review %v times, want once", n)
 	}
 }
 
@@ -233,3 +237,50 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestSharedReviewPageIsEachViewersOwn: the review page is rendered once and shared, yet each
+// viewer gets their own CSRF token and form keys nobody else has, so one person's double click
+// can never swallow another person's verdict or action item.
+func TestSharedReviewPageIsEachViewersOwn(t *testing.T) {
+	ts := newTestServer(t, "", reviewConfig)
+	feedWeek47(t, ts)
+	keyRe := regexp.MustCompile(`name="(?:idempotency_key|form_key)" value="([^"]*)"`)
+	keys := map[string]string{}
+	var bodies []string
+	for _, who := range []string{"ana", "bob"} {
+		session, csrf := ts.browserSession(t)
+		r := ts.send(t, getReq("/review?week=2026-W47&team=payments"), sessionCookie, session)
+		if r.status != 200 || !strings.Contains(r.body, "DiskFull") {
+			t.Fatalf("%s: %d %.300s", who, r.status, r.body)
+		}
+		if !strings.Contains(r.body, `value="`+csrf+`"`) || !strings.Contains(r.body, `content="`+csrf+`"`) {
+			t.Errorf("%s's page lacks their CSRF token", who)
+		}
+		for _, m := range []string{tokenMarker, keyMarker, csrfMarker} {
+			if strings.Contains(r.body, m) {
+				t.Errorf("%s's page still holds the marker %s", who, m)
+			}
+		}
+		found := keyRe.FindAllStringSubmatch(r.body, -1)
+		if len(found) < 3 {
+			t.Fatalf("%s's page has %d form keys, want one per form", who, len(found))
+		}
+		for _, m := range found {
+			if m[1] == "" || keys[m[1]] != "" {
+				t.Fatalf("form key %q given twice (%s, then %s)", m[1], keys[m[1]], who)
+			}
+			keys[m[1]] = who
+		}
+		bodies = append(bodies, r.body)
+	}
+	if n := counterValue(t, ts.metrics.pageCache.WithLabelValues("review-html", "built")); n != 1 {
+		t.Errorf("two viewers: the page was rendered %v times, want once", n)
+	}
+	// Apart from tokens and keys, both got the same page.
+	strip := func(s string) string { return keyRe.ReplaceAllString(csrfValueRe.ReplaceAllString(s, ""), "") }
+	if strip(bodies[0]) != strip(bodies[1]) {
+		t.Errorf("the two viewers' pages differ beyond tokens and keys")
+	}
+}
+
+var csrfValueRe = regexp.MustCompile(`(?:value|content)="[0-9a-f]{64}"`)

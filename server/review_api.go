@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -14,11 +16,22 @@ func (s *Server) reviewAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rv, err := s.review(c.UserContext(), sc)
+	// The JSON is encoded once per data version and shared: for every team it is megabytes.
+	ctx := c.UserContext()
+	b, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-json", sc, ""), func(ctx context.Context) (any, error) {
+		rv, err := s.review(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(rv)
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(rv)
+	body := b.([]byte)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Response().SetBodyStream(bytes.NewReader(body), len(body))
+	return nil
 }
 
 // noisyAPI answers GET /api/v1/alerts/noisy?from=&to=&team=&limit=: per alert rule, its counts and

@@ -7,16 +7,35 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// reviewShow renders the weekly review page (GET /review?week=&team=): the agenda of one week.
+// reviewShow renders the weekly review page (GET /review?week=&team=): the agenda of one week. The
+// page is rendered once per data version for everyone (a sharedPage) and streamed to each viewer
+// with their CSRF token and fresh form keys.
 func (s *Server) reviewShow(c *fiber.Ctx) error {
 	sc, err := s.weekScope(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	rv, err := s.review(ctx, sc)
+	fragment := isFragment(c)
+	form := "page"
+	if fragment {
+		form = "fragment"
+	}
+	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form), func(ctx context.Context) (any, error) {
+		return s.renderReview(ctx, sc, fragment)
+	})
 	if err != nil {
 		return err
+	}
+	return s.sendShared(c, fiber.StatusOK, p.(*sharedPage))
+}
+
+// renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
+// token and the form keys.
+func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sharedPage, error) {
+	rv, err := s.review(ctx, sc)
+	if err != nil {
+		return nil, err
 	}
 	sections, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
 		var rs reviewSections
@@ -28,7 +47,7 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 		return rs, err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q := url.Values{"week": {rv.Week}}
 	if rv.Team != "" {
@@ -38,7 +57,7 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if rv.Team != "" {
 		title += " · " + rv.Team
 	}
-	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: s.csrfToken(c), Normal: rv.normalView,
+	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true,
 		DueDef:      s.today(sc.Loc).AddDate(0, 0, 7).Format("2006-01-02"),
 		PrevURL:     reviewURL(rv.Previous, rv.Team),
 		NextURL:     reviewURL(rv.Next, rv.Team),
@@ -48,15 +67,14 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
 	}
-	// The sections are shared between requests: this page's copy gets its own form key and token.
 	rs := sections.(reviewSections)
 	v.Toil, v.Runbooks = rs.toil, rs.runbooks
-	v.Toil.CSRF, v.Toil.FormKey = v.CSRF, formKey()
+	v.Toil.CSRF, v.Toil.FormKey = tokenMarker, keyMarker
 	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
 	for i := range v.Runbooks.Items {
-		v.Runbooks.Items[i].CSRF = v.CSRF
+		v.Runbooks.Items[i].CSRF = tokenMarker
 	}
-	return s.render.Render(c, fiber.StatusOK, "review", v)
+	return s.render.renderShared("review", fragment, v)
 }
 
 // reviewSections are the review page's toil and runbook sections, built once for every viewer.

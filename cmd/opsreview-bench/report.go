@@ -50,11 +50,11 @@ func report(o options, episodes, notifications, pages int64, ingest []ingestResu
 	if load != nil {
 		for _, p := range ps {
 			s := load.perPage[p.path]
-			fmt.Fprintf(w, "| under load: %s | %s, %d requests | %s ms | %s ms | | |\n", p.name, p.scope, s.n, ms(s.median), ms(s.p95))
+			fmt.Fprintf(w, "| under load: %s | %s, %d requests%s | %s ms | %s ms | | |\n", p.name, p.scope, s.n, failedText(load.failed[p.path]), ms(s.median), ms(s.p95))
 		}
 		s := load.perPage[tvPage]
-		fmt.Fprintf(w, "| under load: %s | %d teams, %d requests | %s ms | %s ms | ≤ 50 ms | %s |\n", tvPage, loadTVTeams, s.n,
-			ms(s.median), ms(s.p95), yes(s.n > 0 && s.p95 <= 50*time.Millisecond))
+		fmt.Fprintf(w, "| under load: %s | %d teams, %d requests%s | %s ms | %s ms | ≤ 50 ms | %s |\n", tvPage, loadTVTeams, s.n,
+			failedText(load.failed[tvPage]), ms(s.median), ms(s.p95), yes(s.n > 0 && s.p95 <= 50*time.Millisecond && load.failed[tvPage] == 0))
 		fmt.Fprintf(w, "| peak RSS of `opsreview serve` | %d clients + %d TVs × %s, %d requests | %d MB | | ≤ 150 MB | %s |\n",
 			loadClients, loadTVs, loadDuration, load.requests, load.peakRSSKB/1024, yes(load.peakRSSKB <= 150*1024))
 	}
@@ -78,4 +78,12 @@ func medianF(v []float64) float64 {
 		}
 	}
 	return s[len(s)/2]
+}
+
+// failedText says how many requests of a row failed, when any did.
+func failedText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d failed)", n)
 }

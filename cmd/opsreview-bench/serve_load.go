@@ -37,6 +37,7 @@ type loadResult struct {
 	peakRSSKB int64
 	requests  int
 	perPage   map[string]stats
+	failed    map[string]int // requests that got an error or a status other than 200
 }
 
 // measureServe starts `opsreview serve` on the data set, has loadClients clients request the pages
@@ -72,7 +73,7 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", o.serveBin, err)
 	}
-	defer cmd.Wait()
+	defer func() { cancel(); cmd.Wait() }() // stop serve before waiting for it
 	base := "http://" + addr
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
@@ -89,7 +90,8 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 	var (
 		mu      sync.Mutex
 		lat     = map[string][]time.Duration{}
-		firstEr error
+		failed  = map[string]int{}
+		lastErr error
 		wg      sync.WaitGroup
 	)
 	end := time.Now().Add(loadDuration)
@@ -109,8 +111,9 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 					}
 				}
 				mu.Lock()
-				if err != nil && firstEr == nil {
-					firstEr = err
+				if err != nil {
+					failed[p.path]++
+					lastErr = err
 				}
 				lat[p.path] = append(lat[p.path], time.Since(t0))
 				mu.Unlock()
@@ -136,8 +139,9 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 						}
 					}
 					mu.Lock()
-					if err != nil && firstEr == nil {
-						firstEr = err
+					if err != nil {
+						failed[tvPage]++
+						lastErr = err
 					}
 					lat[tvPage] = append(lat[tvPage], time.Since(t0))
 					mu.Unlock()
@@ -147,10 +151,11 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 		}(tv)
 	}
 	wg.Wait()
-	if firstEr != nil {
-		return nil, fmt.Errorf("load test: %w", firstEr)
+	if lastErr != nil {
+		// Under overload pages time out and TV panels answer 503 (no data yet): that is a result.
+		fmt.Fprintf(o.log, "load test: %d failed requests, the last: %v\n", sumInts(failed), lastErr)
 	}
-	res := &loadResult{perPage: map[string]stats{}, peakRSSKB: vmHWM(cmd.Process.Pid)}
+	res := &loadResult{perPage: map[string]stats{}, failed: failed, peakRSSKB: vmHWM(cmd.Process.Pid)}
 	for p, ds := range lat {
 		res.perPage[p] = summarize(ds)
 		res.requests += len(ds)
@@ -184,4 +189,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func sumInts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
