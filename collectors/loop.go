@@ -103,7 +103,7 @@ func New(cfg *config.Config, st *store.Store, opts Options) (*Runner, error) {
 	}
 	rc := NewRunbookChecker(cfg, st, opts.Logger)
 	rc.now = opts.Now
-	cs = append(cs, rc)
+	cs = append(cs, rc, NewRetention(cfg, st, opts))
 	return NewRunner(opts, cs...)
 }
 

@@ -111,7 +111,7 @@ func (s *Server) actionAddAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	item, created, err := s.store.AddActionItem(c.UserContext(), a, r.IdempotencyKey)
+	item, created, err := s.st(c.UserContext()).AddActionItem(c.UserContext(), a, r.IdempotencyKey)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) actionsAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.store.ActionItems(c.UserContext(), store.ActionFilter{Team: team,
+	items, err := s.st(c.UserContext()).ActionItems(c.UserContext(), store.ActionFilter{Team: team,
 		Alertname: string([]byte(c.Query("alertname"))), OpenOnly: c.Query("open") == "true"})
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (s *Server) actionUpdateAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	item, err := s.store.UpdateActionItem(c.UserContext(), id, ch)
+	item, err := s.st(c.UserContext()).UpdateActionItem(c.UserContext(), id, ch)
 	if errors.Is(err, store.ErrConflict) {
 		return fiber.NewError(fiber.StatusConflict, "someone else changed this action item in the meantime: reload and try again")
 	}
@@ -208,7 +208,7 @@ func (s *Server) actionAddForm(c *fiber.Ctx) error {
 		h := sha256.Sum256([]byte(strings.Join([]string{r.IdempotencyKey, a.Title, a.Owner, r.Due, a.TicketURL, a.Alertname}, "\x00")))
 		key = hex.EncodeToString(h[:16])
 	}
-	if _, _, err := s.store.AddActionItem(c.UserContext(), a, key); err != nil {
+	if _, _, err := s.st(c.UserContext()).AddActionItem(c.UserContext(), a, key); err != nil {
 		return err
 	}
 	if !isFragment(c) {
@@ -218,7 +218,7 @@ func (s *Server) actionAddForm(c *fiber.Ctx) error {
 	if a.Team != "" || r.Team == "unassigned" {
 		team = &a.Team
 	}
-	items, err := s.store.ActionItems(c.UserContext(), store.ActionFilter{Team: team, DecidedIn: &a.WeekStart})
+	items, err := s.st(c.UserContext()).ActionItems(c.UserContext(), store.ActionFilter{Team: team, DecidedIn: &a.WeekStart})
 	if err != nil {
 		return err
 	}
@@ -250,10 +250,10 @@ func (s *Server) actionUpdateForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	item, err := s.store.UpdateActionItem(c.UserContext(), id, ch)
+	item, err := s.st(c.UserContext()).UpdateActionItem(c.UserContext(), id, ch)
 	conflict := errors.Is(err, store.ErrConflict)
 	if conflict {
-		item, err = s.store.ActionItem(c.UserContext(), id)
+		item, err = s.st(c.UserContext()).ActionItem(c.UserContext(), id)
 	}
 	if err != nil {
 		return err

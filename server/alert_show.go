@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"time"
@@ -34,19 +35,24 @@ func (s *Server) alertShow(c *fiber.Ctx) error {
 	}
 	from, to := w.Previous().Previous().Previous().Start, w.End
 	ctx := c.UserContext()
-	eps, err := s.store.Episodes(ctx, store.EpisodeFilter{Alertname: name, Team: team, From: from, To: to, Limit: 5000})
+	var eps []review.Episode
+	err = s.pages.limit(ctx, func(ctx context.Context) error { // the heavy read: one of the bounded builds
+		var err error
+		eps, err = s.st(ctx).Episodes(ctx, store.EpisodeFilter{Alertname: name, Team: team, From: from, To: to, Limit: 5000})
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	versions, err := s.store.RuleVersions(ctx, name, from, to)
+	versions, err := s.st(ctx).RuleVersions(ctx, name, from, to)
 	if err != nil {
 		return err
 	}
-	hist, err := s.store.VerdictHistory(ctx, name, "", 50)
+	hist, err := s.st(ctx).VerdictHistory(ctx, name, "", 50)
 	if err != nil {
 		return err
 	}
-	items, err := s.store.ActionItems(ctx, store.ActionFilter{Alertname: name})
+	items, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Alertname: name})
 	if err != nil {
 		return err
 	}

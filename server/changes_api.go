@@ -51,7 +51,7 @@ func (s *Server) changeAddAPI(c *fiber.Ctx) error {
 		}
 		ch.At = t.UTC()
 	}
-	stored, created, err := s.store.AddChange(c.UserContext(), ch)
+	stored, created, err := s.st(c.UserContext()).AddChange(c.UserContext(), ch)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) changesAPI(c *fiber.Ctx) error {
 	if team != nil {
 		teams = []string{*team}
 	}
-	changes, err := s.store.Changes(c.UserContext(), s.countFilter(scope{From: from, To: to}, teams))
+	changes, err := s.st(c.UserContext()).Changes(c.UserContext(), s.countFilter(scope{From: from, To: to}, teams))
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func (s *Server) loadEpisodes(c *fiber.Ctx, allTime bool) ([]review.Episode, sto
 		return nil, store.EpisodeFilter{}, err
 	}
 	f := store.EpisodeFilter{Alertname: string([]byte(c.Query("alertname"))), Team: team, From: from, To: to, Limit: limit}
-	eps, err := s.store.Episodes(c.UserContext(), f)
+	eps, err := s.st(c.UserContext()).Episodes(c.UserContext(), f)
 	return eps, f, err
 }
 

@@ -16,10 +16,10 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	if err := s.st(ctx).Ping(ctx); err != nil {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"error": "database unreachable"})
 	}
-	ok, err := s.store.Migrated(ctx)
+	ok, err := s.st(ctx).Migrated(ctx)
 	if err != nil || !ok {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"error": "database not migrated"})
 	}

@@ -14,6 +14,7 @@ type metrics struct {
 	notifications   *prometheus.CounterVec
 	alertsFlagged   *prometheus.CounterVec
 	webhookDuration prometheus.Histogram
+	pageCache       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (m *metrics, err error) {
@@ -45,5 +46,9 @@ func newMetrics(reg prometheus.Registerer) (m *metrics, err error) {
 			Help:    "Time to decode and store one webhook delivery.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		pageCache: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsreview_page_cache_requests_total",
+			Help: "Requests for heavy pages by page and result: hit (a current build was reused), shared (waited for a build in flight) or built.",
+		}, []string{"page", "result"}),
 	}, nil
 }

@@ -34,11 +34,11 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 	for i, x := range slis {
 		names[i] = x.Name
 	}
-	series, err := s.store.SLISeries(ctx, names, at.Add(-window), at)
+	series, err := s.st(ctx).SLISeries(ctx, names, at.Add(-window), at)
 	if err != nil {
 		return nil, err
 	}
-	states, err := s.store.SLIStates(ctx)
+	states, err := s.st(ctx).SLIStates(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
 		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
-			more, err := s.store.SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
+			more, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +76,7 @@ func (s *Server) objectiveOf(ctx context.Context, x config.SLI, at time.Time) (*
 	if x.Objective == nil {
 		return nil, nil
 	}
-	ser, err := s.store.SLISeries(ctx, []string{x.Name}, at.Add(-28*24*time.Hour), at)
+	ser, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-28*24*time.Hour), at)
 	if err != nil {
 		return nil, err
 	}

@@ -64,12 +64,12 @@ func (s *Server) NormalReview(ctx context.Context, week review.Week, team *strin
 	if now := s.now(); now.Before(end) {
 		end = now
 	}
-	cur, err := s.store.SLISeries(ctx, names, week.Start, end)
+	cur, err := s.st(ctx).SLISeries(ctx, names, week.Start, end)
 	if err != nil {
 		return v, err
 	}
 	back := 4 * 7 * 24 * time.Hour
-	old, err := s.store.SLISeries(ctx, names, week.Start.Add(-back), end.Add(-back))
+	old, err := s.st(ctx).SLISeries(ctx, names, week.Start.Add(-back), end.Add(-back))
 	if err != nil {
 		return v, err
 	}

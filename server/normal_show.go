@@ -37,7 +37,7 @@ func (s *Server) normalShow(c *fiber.Ctx) error {
 	if b := r.Normal.Band; b.Known() {
 		v.Median = formatValue(*b.Median, x.Unit)
 	}
-	changes, err := s.store.ChangesFor(ctx, x.Service, at.Add(-7*24*time.Hour), at)
+	changes, err := s.st(ctx).ChangesFor(ctx, x.Service, at.Add(-7*24*time.Hour), at)
 	if err != nil {
 		s.log.Warn("reading changes for SLI charts", "sli", x.Name, "err", err)
 		v.ChangesNote = "Change markers are unavailable right now."

@@ -1,6 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,11 +16,22 @@ func (s *Server) reviewAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rv, err := s.buildReview(c.UserContext(), sc)
+	// The JSON is encoded once per data version and shared: for every team it is megabytes.
+	ctx := c.UserContext()
+	b, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-json", sc, ""), func(ctx context.Context) (any, error) {
+		rv, err := s.review(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(rv)
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(rv)
+	body := b.([]byte)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Response().SetBodyStream(bytes.NewReader(body), len(body))
+	return nil
 }
 
 // noisyAPI answers GET /api/v1/alerts/noisy?from=&to=&team=&limit=: per alert rule, its counts and
@@ -39,12 +54,17 @@ func (s *Server) noisyAPI(c *fiber.Ctx) error {
 	if team != nil {
 		teams = []string{*team}
 	}
-	rows, _, err := s.noisy(c.UserContext(), sc, teams, weeksOverlapping(from, to, sc.Loc))
+	ctx := c.UserContext()
+	key := s.pageKey(ctx, "noisy", sc, from.UTC().Format(time.RFC3339Nano)+" "+to.UTC().Format(time.RFC3339Nano)+" "+strconv.Itoa(limit))
+	v, err := s.pages.get(ctx, s.st(ctx), key, func(ctx context.Context) (any, error) {
+		rows, _, err := s.noisy(ctx, sc, teams, weeksOverlapping(from, to, sc.Loc))
+		if len(rows) > limit {
+			rows = rows[:limit]
+		}
+		return rows, err
+	})
 	if err != nil {
 		return err
 	}
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	return c.JSON(fiber.Map{"items": rows})
+	return c.JSON(fiber.Map{"items": v})
 }

@@ -222,7 +222,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	rv.Runbooks = runbookProblems(append(append([]noisyRow{}, rv.NoisyAlerts...), rv.Unassigned...))
 
 	today := s.today(sc.Loc)
-	items, err := s.store.ActionItems(ctx, store.ActionFilter{Team: sc.Team, FollowUpsOf: &w.Start, ClosedAfter: w.End, Today: today})
+	items, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, FollowUpsOf: &w.Start, ClosedAfter: w.End, Today: today})
 	if err != nil {
 		return rv, err
 	}
@@ -230,7 +230,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	for i, a := range items {
 		rv.FollowUps[i] = toActionJSON(a, today)
 	}
-	decided, err := s.store.ActionItems(ctx, store.ActionFilter{Team: sc.Team, DecidedIn: &w.Start, Today: today})
+	decided, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, DecidedIn: &w.Start, Today: today})
 	if err != nil {
 		return rv, err
 	}
@@ -238,7 +238,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	for i, a := range decided {
 		rv.ActionItems[i] = toActionJSON(a, today)
 	}
-	changes, err := s.store.Changes(ctx, s.countFilter(sc, teams))
+	changes, err := s.st(ctx).Changes(ctx, s.countFilter(sc, teams))
 	if err != nil {
 		return rv, err
 	}
@@ -257,7 +257,7 @@ func (s *Server) addTrends(ctx context.Context, sc scope, teams []string, lists 
 		w = w.Previous()
 		bounds = append([]time.Time{w.Start}, bounds...)
 	}
-	weekly, err := s.store.WeeklyFires(ctx, bounds, s.countFilter(sc, teams))
+	weekly, err := s.st(ctx).WeeklyFires(ctx, bounds, s.countFilter(sc, teams))
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *Server) toilRates(team *string) (int, int) {
 
 // manualToil returns the window's manual toil entries and their minutes.
 func (s *Server) manualToil(ctx context.Context, sc scope) ([]review.ToilEntry, int, error) {
-	entries, err := s.store.ToilEntries(ctx, sc.From, sc.To, sc.Team)
+	entries, err := s.st(ctx).ToilEntries(ctx, sc.From, sc.To, sc.Team)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -215,7 +215,7 @@ func (s *Server) alertmanagerURL(ctx context.Context) string {
 	if len(s.cfg.Sources.Alertmanager) > 0 {
 		return s.cfg.Sources.Alertmanager[0].URL
 	}
-	u, err := s.store.LatestExternalURL(ctx)
+	u, err := s.st(ctx).LatestExternalURL(ctx)
 	if err != nil {
 		return ""
 	}
@@ -235,15 +235,15 @@ func weeksOverlapping(from, to time.Time, loc *time.Location) []string {
 // noisy loads the scored rows of a scope: one statement for counts, one for pages, one for verdicts.
 func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, []review.Page, error) {
 	f := s.countFilter(sc, teams)
-	counts, err := s.store.RuleCounts(ctx, f)
+	counts, err := s.st(ctx).RuleCounts(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	pages, err := s.store.Pages(ctx, f)
+	pages, err := s.st(ctx).Pages(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	verdicts, err := s.store.LatestVerdicts(ctx, weeks)
+	verdicts, err := s.st(ctx).LatestVerdicts(ctx, weeks)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,7 +15,7 @@ func (s *Server) reviewMarkdown(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rv, err := s.buildReview(c.UserContext(), sc)
+	rv, err := s.review(c.UserContext(), sc)
 	if err != nil {
 		return err
 	}

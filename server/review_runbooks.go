@@ -37,7 +37,7 @@ func (s *Server) runbookOf(annotations map[string]string) runbookRef {
 // checker has not reached yet stays "unknown".
 func (s *Server) runbookStatuses(ctx context.Context, urls []string) map[string]string {
 	out := make(map[string]string, len(urls))
-	states, err := s.store.RunbookStates(ctx, urls)
+	states, err := s.st(ctx).RunbookStates(ctx, urls)
 	if err != nil {
 		s.log.Warn("reading runbook states", "err", err)
 	}

@@ -1,20 +1,53 @@
 package server
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// reviewShow renders the weekly review page (GET /review?week=&team=): the agenda of one week.
+// reviewShow renders the weekly review page (GET /review?week=&team=): the agenda of one week. The
+// page is rendered once per data version for everyone (a sharedPage) and streamed to each viewer
+// with their CSRF token and fresh form keys.
 func (s *Server) reviewShow(c *fiber.Ctx) error {
 	sc, err := s.weekScope(c)
 	if err != nil {
 		return err
 	}
-	rv, err := s.buildReview(c.UserContext(), sc)
+	ctx := c.UserContext()
+	fragment := isFragment(c)
+	form := "page"
+	if fragment {
+		form = "fragment"
+	}
+	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form), func(ctx context.Context) (any, error) {
+		return s.renderReview(ctx, sc, fragment)
+	})
 	if err != nil {
 		return err
+	}
+	return s.sendShared(c, fiber.StatusOK, p.(*sharedPage))
+}
+
+// renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
+// token and the form keys.
+func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sharedPage, error) {
+	rv, err := s.review(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	sections, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
+		var rs reviewSections
+		var err error
+		if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
+			return nil, err
+		}
+		rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
+		return rs, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	q := url.Values{"week": {rv.Week}}
 	if rv.Team != "" {
@@ -24,7 +57,7 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if rv.Team != "" {
 		title += " · " + rv.Team
 	}
-	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: s.csrfToken(c), Normal: rv.normalView,
+	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true,
 		DueDef:      s.today(sc.Loc).AddDate(0, 0, 7).Format("2006-01-02"),
 		PrevURL:     reviewURL(rv.Previous, rv.Team),
 		NextURL:     reviewURL(rv.Next, rv.Team),
@@ -34,11 +67,41 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
 	}
-	if v.Toil, err = s.toilSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
-		return err
+	rs := sections.(reviewSections)
+	v.Toil, v.Runbooks = rs.toil, rs.runbooks
+	v.Toil.CSRF, v.Toil.FormKey = tokenMarker, keyMarker
+	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
+	for i := range v.Runbooks.Items {
+		v.Runbooks.Items[i].CSRF = tokenMarker
 	}
-	if v.Runbooks, err = s.runbooksSection(c.UserContext(), sc.Week, sc.Team, v.CSRF); err != nil {
-		return err
+	return s.render.renderShared("review", fragment, v)
+}
+
+// reviewSections are the review page's toil and runbook sections, built once for every viewer.
+type reviewSections struct {
+	toil     ToilSectionView
+	runbooks RunbooksSectionView
+}
+
+// review returns the weekly review of a scope, built once per data version however many ask.
+func (s *Server) review(ctx context.Context, sc scope) (weeklyReview, error) {
+	v, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review", sc, ""), func(ctx context.Context) (any, error) {
+		return s.buildReview(ctx, sc)
+	})
+	if err != nil {
+		return weeklyReview{}, err
 	}
-	return s.render.Render(c, fiber.StatusOK, "review", v)
+	return v.(weeklyReview), nil
+}
+
+// pageKey names a heavy page of a scope in the page cache.
+func (s *Server) pageKey(ctx context.Context, page string, sc scope, query string) pageKey {
+	k := pageKey{page: page, team: sc.teamName(), query: query, primary: readsPrimary(ctx) && s.store.HasReplica()}
+	if sc.Team == nil {
+		k.team = "\x00all"
+	}
+	if !sc.Week.Start.IsZero() {
+		k.week = sc.Week.String()
+	}
+	return k
 }

@@ -16,6 +16,7 @@ func (s *Server) routes() error {
 	if err := s.useSecurity(app); err != nil {
 		return err
 	}
+	app.Use(s.readYourWrites)
 	mountStatic(app)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

@@ -21,7 +21,7 @@ func (s *Server) markReviewed(c *fiber.Ctx, url, who string) (review.RankedRunbo
 		return review.RankedRunbook{}, err
 	}
 	now := s.now().UTC()
-	if _, err := s.store.MarkRunbookReviewed(c.UserContext(), s.runbookQuery(now, nil), url, who, now); err != nil {
+	if _, err := s.st(c.UserContext()).MarkRunbookReviewed(c.UserContext(), s.runbookQuery(now, nil), url, who, now); err != nil {
 		return review.RankedRunbook{}, err
 	}
 	rs, err := s.rankedRunbooks(c.UserContext(), now, nil)

@@ -48,7 +48,7 @@ func (s *Server) runbookQuery(now time.Time, team *string) store.RunbookQuery {
 
 // rankedRunbooks loads every runbook with its status and risk, highest risk first.
 func (s *Server) rankedRunbooks(ctx context.Context, now time.Time, team *string) ([]review.RankedRunbook, error) {
-	rs, err := s.store.Runbooks(ctx, s.runbookQuery(now, team))
+	rs, err := s.st(ctx).Runbooks(ctx, s.runbookQuery(now, team))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *Server) runbooksSection(ctx context.Context, week review.Week, team *st
 	now := s.now().UTC()
 	q := store.RunbookQuery{Annotations: s.cfg.Runbooks.Annotations, Ignore: s.cfg.Alerts.Ignore,
 		From: week.Start, To: week.End, Team: team}
-	rows, err := s.store.RunbookAgendaRows(ctx, q)
+	rows, err := s.st(ctx).RunbookAgendaRows(ctx, q)
 	if err != nil {
 		return RunbooksSectionView{}, err
 	}

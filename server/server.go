@@ -62,8 +62,9 @@ type Server struct {
 	app     *fiber.App
 	render  *Renderer
 	metrics *metrics
-	sec     *security // access control: auth.go
-	tv      *tvBoard  // the wall TV's panels and cache: tv_show.go
+	sec     *security  // access control: auth.go
+	tv      *tvBoard   // the wall TV's panels and cache: tv_show.go
+	pages   *pageCache // built heavy pages, shared and bounded: page_cache.go
 }
 
 // New builds the server and its routes.
@@ -83,6 +84,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	s.pages = newPageCache(buildLimit(opts.Store), opts.Now, m.pageCache)
 	if s.render, err = NewRenderer(templates.FS); err != nil {
 		return nil, fmt.Errorf("loading templates: %w", err)
 	}

@@ -119,7 +119,7 @@ func (s *Server) sourceRow(st store.CollectorState, now time.Time) SourceRow {
 
 // sourcesAPI answers GET /api/v1/sources: each collector's last success, lag and last error.
 func (s *Server) sourcesAPI(c *fiber.Ctx) error {
-	states, err := s.store.CollectorStates(c.UserContext())
+	states, err := s.st(c.UserContext()).CollectorStates(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) sourcesAPI(c *fiber.Ctx) error {
 
 // sourcesShow renders the Sources page.
 func (s *Server) sourcesShow(c *fiber.Ctx) error {
-	states, err := s.store.CollectorStates(c.UserContext())
+	states, err := s.st(c.UserContext()).CollectorStates(c.UserContext())
 	if err != nil {
 		return err
 	}

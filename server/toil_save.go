@@ -126,7 +126,7 @@ func (s *Server) toilSaveAPI(c *fiber.Ctx) error {
 		}
 		key = "api:" + k
 	}
-	saved, created, err := s.store.AddToilEntry(c.UserContext(), store.NewToilEntry{ToilEntry: e, RequestKey: key})
+	saved, created, err := s.st(c.UserContext()).AddToilEntry(c.UserContext(), store.NewToilEntry{ToilEntry: e, RequestKey: key})
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (s *Server) toilSave(c *fiber.Ctx) error {
 			key = "form:" + k
 		}
 		var err error
-		if saved, _, err = s.store.AddToilEntry(c.UserContext(), store.NewToilEntry{ToilEntry: e, RequestKey: key}); err != nil {
+		if saved, _, err = s.st(c.UserContext()).AddToilEntry(c.UserContext(), store.NewToilEntry{ToilEntry: e, RequestKey: key}); err != nil {
 			return err
 		}
 	}

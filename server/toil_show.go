@@ -57,7 +57,7 @@ func (s *Server) toilBudget(team *string) time.Duration {
 // toilSection builds the toil section for a week and a team (nil: every team): pages classified
 // by hours in their owning team's timezone, the manual entries and the summary against the budget.
 func (s *Server) toilSection(ctx context.Context, week review.Week, team *string, csrf string) (ToilSectionView, error) {
-	pages, err := s.store.ToilPages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: team,
+	pages, err := s.st(ctx).ToilPages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: team,
 		Receivers: s.cfg.PagingReceivers, Ignore: s.cfg.Alerts.Ignore})
 	if err != nil {
 		return ToilSectionView{}, err
@@ -76,7 +76,7 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 			alerts[r] = true
 		}
 	}
-	entries, err := s.store.ToilEntries(ctx, week.Start, week.End, team)
+	entries, err := s.st(ctx).ToilEntries(ctx, week.Start, week.End, team)
 	if err != nil {
 		return ToilSectionView{}, err
 	}

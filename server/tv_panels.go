@@ -76,7 +76,7 @@ type TVFiringRow struct {
 const tvFiringRows = 4
 
 func (s *Server) tvFiring(ctx context.Context, q tvQuery) (any, error) {
-	eps, err := s.store.FiringNow(ctx, store.FiringFilter{Team: q.Team, Ignore: s.cfg.Alerts.Ignore, PerRank: tvFiringRows})
+	eps, err := s.st(ctx).FiringNow(ctx, store.FiringFilter{Team: q.Team, Ignore: s.cfg.Alerts.Ignore, PerRank: tvFiringRows})
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Server) tvPages(ctx context.Context, q tvQuery) (any, error) {
 		loc = s.cfg.HoursTeam(*q.Team).Location
 	}
 	week := review.WeekOf(q.Now, loc)
-	pages, err := s.store.ToilPages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: q.Team,
+	pages, err := s.st(ctx).ToilPages(ctx, store.PageQuery{From: week.Start, To: week.End, Team: q.Team,
 		Receivers: s.cfg.PagingReceivers, Ignore: s.cfg.Alerts.Ignore})
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ type TVSource struct {
 }
 
 func (s *Server) tvFreshness(ctx context.Context, q tvQuery) (any, error) {
-	states, err := s.store.CollectorStates(ctx)
+	states, err := s.st(ctx).CollectorStates(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ func (s *Server) tvPanelView(ctx context.Context, panel tvPanel, q tvQuery) TVPa
 		return template.HTML(b), nil // html/template's own output: escaped already
 	})
 	src := s.tv.cache.get(ctx, tvKey{"sources", ""}, func(ctx context.Context) (any, error) {
-		return s.store.CollectorStates(ctx)
+		return s.st(ctx).CollectorStates(ctx)
 	})
 	states, _ := src.Val.([]store.CollectorState)
 	v.Body, _ = res.Val.(template.HTML)

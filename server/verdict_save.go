@@ -54,7 +54,7 @@ func (s *Server) verdictSaveAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.store.SaveVerdict(c.UserContext(), in)
+	v, err := s.st(c.UserContext()).SaveVerdict(c.UserContext(), in)
 	if errors.Is(err, store.ErrConflict) {
 		return fiber.NewError(fiber.StatusConflict, "someone else changed this verdict in the meantime: reload and decide again")
 	}
@@ -70,7 +70,7 @@ func (s *Server) verdictsAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vs, err := s.store.VerdictHistory(c.UserContext(), string([]byte(c.Query("alertname"))), string([]byte(c.Query("week"))), limit)
+	vs, err := s.st(c.UserContext()).VerdictHistory(c.UserContext(), string([]byte(c.Query("alertname"))), string([]byte(c.Query("week"))), limit)
 	if err != nil {
 		return err
 	}
@@ -92,11 +92,11 @@ func (s *Server) verdictForm(c *fiber.Ctx) error {
 		return err
 	}
 	cell := verdictCell{Alertname: in.Alertname, Week: in.Week, CSRF: s.csrfToken(c), Now: s.now()}
-	v, err := s.store.SaveVerdict(c.UserContext(), in)
+	v, err := s.st(c.UserContext()).SaveVerdict(c.UserContext(), in)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		cell.Conflict = true
-		hist, herr := s.store.VerdictHistory(c.UserContext(), in.Alertname, in.Week, 1)
+		hist, herr := s.st(c.UserContext()).VerdictHistory(c.UserContext(), in.Alertname, in.Week, 1)
 		if herr != nil {
 			return herr
 		}

@@ -21,10 +21,17 @@ type reviewView struct {
 	Normal   NormalSectionView
 	// Links of the page: previous and next week, the Markdown export and the JSON.
 	PrevURL, NextURL, MarkdownURL, APIURL string
+	// shared: the page is rendered once for every viewer (sharedPage); each form key is keyMarker.
+	shared bool
 }
 
 // Key returns a fresh idempotency key for one form.
-func (v reviewView) Key() string { return newKey() }
+func (v reviewView) Key() string {
+	if v.shared {
+		return keyMarker
+	}
+	return newKey()
+}
 
 // Span is the week's days in the team's timezone: "Mon 16 Nov – Sun 22 Nov 2026".
 func (v reviewView) Span() string {
@@ -39,7 +46,7 @@ func (v reviewView) Span() string {
 // Cell is a noisy row's verdict cell.
 func (v reviewView) Cell(r noisyRow) verdictCell {
 	return verdictCell{Alertname: r.Alertname, Week: v.R.Week, Team: v.R.Team, Verdict: r.Verdict, By: r.VerdictBy,
-		At: r.VerdictAt, Version: r.VerdictVersion, CSRF: v.CSRF, Now: v.Now}
+		At: r.VerdictAt, Version: r.VerdictVersion, CSRF: v.CSRF, Now: v.Now, shared: v.shared}
 }
 
 // FollowUp is a follow-up row's data.
@@ -49,7 +56,7 @@ func (v reviewView) FollowUp(a actionJSON) followUpView {
 
 // Decided is the data of the "decided this week" list and its form.
 func (v reviewView) Decided() decidedView {
-	return decidedView{Week: v.R.Week, Team: v.R.Team, CSRF: v.CSRF, Key: newKey(), Items: v.R.ActionItems, DueDef: v.DueDef, Now: v.Now}
+	return decidedView{Week: v.R.Week, Team: v.R.Team, CSRF: v.CSRF, Key: v.Key(), Items: v.R.ActionItems, DueDef: v.DueDef, Now: v.Now}
 }
 
 // EpisodesURL links to the episodes of the review's window (and team).
@@ -75,10 +82,16 @@ type verdictCell struct {
 	Conflict              bool // the click was refused: someone else decided first
 	CSRF                  string
 	Now                   time.Time
+	shared                bool // rendered within a shared page: the key is keyMarker
 }
 
 // Key returns a fresh idempotency key for the cell's form.
-func (v verdictCell) Key() string { return newKey() }
+func (v verdictCell) Key() string {
+	if v.shared {
+		return keyMarker
+	}
+	return newKey()
+}
 
 // Verdicts are the verdicts a person can give, in button order.
 func (v verdictCell) Verdicts() []string {

@@ -55,7 +55,7 @@ func (s *Server) webhookStore(c *fiber.Ctx) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 8*time.Second)
 	defer cancel()
-	res, err := s.store.IngestNotification(ctx, n)
+	res, err := s.st(ctx).IngestNotification(ctx, n)
 	if err != nil {
 		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 			return fiber.StatusServiceUnavailable, errors.New("store unavailable, retry later")

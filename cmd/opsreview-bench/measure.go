@@ -162,19 +162,22 @@ func measure(ctx context.Context, o options, dbURL string) error {
 		return err
 	}
 	var ingest []ingestResult
-	if o.only != "pages" {
+	if o.only == "" || o.only == "ingest" {
 		if ingest, err = measureIngest(ctx, o); err != nil {
 			return err
 		}
 	}
 	lat := map[string]stats{}
-	if o.only != "ingest" {
+	if o.only == "" || o.only == "pages" {
 		if lat, err = measurePages(ctx, o, st, cfg, pages); err != nil {
 			return err
 		}
 	}
 	var load *loadResult
-	if o.serveBin != "" && o.only == "" {
+	if o.only == "load" && o.serveBin == "" {
+		return fmt.Errorf("--only load needs --serve-bin: the opsreview binary to run as serve")
+	}
+	if o.serveBin != "" && (o.only == "" || o.only == "load") {
 		if load, err = measureServe(ctx, o, cfg, pages); err != nil {
 			return err
 		}

@@ -30,13 +30,15 @@ func report(o options, episodes, notifications, pages int64, ingest []ingestResu
 		fmt.Fprintf(w, "| ingest: %s | %d × %d-alert payloads, %d writers | %.0f alerts/s | %s ms/payload | | |\n",
 			r.name, s.n, ingestAlerts, ingestWorkers, med, ms(s.p95))
 	}
-	if len(ingest) == 0 {
-		copyPS, autocommit, perTx = 1, 1, 1
+	if len(ingest) > 0 {
+		fmt.Fprintf(w, "| ingest: webhook ÷ raw COPY | | %.0f %% | | ≥ 50 %% | %s |\n", 100*webhook/copyPS, yes(webhook/copyPS >= 0.5))
+		fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, autocommit | | %.1f× | | ≥ 10× | %s |\n", webhook/autocommit, yes(webhook/autocommit >= 10))
+		fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, one tx | | %.1f× | | ≥ 10× | %s |\n", webhook/perTx, yes(webhook/perTx >= 10))
 	}
-	fmt.Fprintf(w, "| ingest: webhook ÷ raw COPY | | %.0f %% | | ≥ 50 %% | %s |\n", 100*webhook/copyPS, yes(webhook/copyPS >= 0.5))
-	fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, autocommit | | %.1f× | | ≥ 10× | %s |\n", webhook/autocommit, yes(webhook/autocommit >= 10))
-	fmt.Fprintf(w, "| ingest: webhook ÷ INSERT per alert, one tx | | %.1f× | | ≥ 10× | %s |\n", webhook/perTx, yes(webhook/perTx >= 10))
 	for _, p := range ps {
+		if len(lat) == 0 {
+			break
+		}
 		s := lat[p.path]
 		target := 150 * time.Millisecond
 		if p.scope == "all teams" {
@@ -48,10 +50,13 @@ func report(o options, episodes, notifications, pages int64, ingest []ingestResu
 	if load != nil {
 		for _, p := range ps {
 			s := load.perPage[p.path]
-			fmt.Fprintf(w, "| under load: %s | %s, %d requests | %s ms | %s ms | | |\n", p.name, p.scope, s.n, ms(s.median), ms(s.p95))
+			fmt.Fprintf(w, "| under load: %s | %s, %d requests%s | %s ms | %s ms | | |\n", p.name, p.scope, s.n, failedText(load.failed[p.path]), ms(s.median), ms(s.p95))
 		}
-		fmt.Fprintf(w, "| peak RSS of `opsreview serve` | %d clients × %s, %d requests | %d MB | | ≤ 150 MB | %s |\n",
-			loadClients, loadDuration, load.requests, load.peakRSSKB/1024, yes(load.peakRSSKB <= 150*1024))
+		s := load.perPage[tvPage]
+		fmt.Fprintf(w, "| under load: %s | %d teams, %d requests%s | %s ms | %s ms | ≤ 50 ms | %s |\n", tvPage, loadTVTeams, s.n,
+			failedText(load.failed[tvPage]), ms(s.median), ms(s.p95), yes(s.n > 0 && s.p95 <= 50*time.Millisecond && load.failed[tvPage] == 0))
+		fmt.Fprintf(w, "| peak RSS of `opsreview serve` | %d clients + %d TVs × %s, %d requests | %d MB | | ≤ 150 MB | %s |\n",
+			loadClients, loadTVs, loadDuration, load.requests, load.peakRSSKB/1024, yes(load.peakRSSKB <= 150*1024))
 	}
 }
 
@@ -73,4 +78,12 @@ func medianF(v []float64) float64 {
 		}
 	}
 	return s[len(s)/2]
+}
+
+// failedText says how many requests of a row failed, when any did.
+func failedText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d failed)", n)
 }

@@ -19,7 +19,7 @@ type options struct {
 	base     string // a postgres:// URL on the server to use; its database name is replaced
 	runs     int
 	serveBin string
-	only     string    // "", "ingest" or "pages": measure just that
+	only     string    // "", "ingest", "pages" or "load": measure just that
 	out      io.Writer // the report
 	log      io.Writer // progress
 }
@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string) error {
 		"a postgres:// URL on the server to use (its database name is replaced)")
 	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
-	only := fs.String("only", "", "measure only ingest or pages (default: everything)")
+	only := fs.String("only", "", "measure only ingest, pages or load (`serve` under load; needs --serve-bin) (default: everything)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -63,6 +65,7 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 		cfg.Listen = listen
 	}
 	log := g.logger(stderr)
+	setMemoryLimit(log)
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -158,6 +161,21 @@ func serve(ctx context.Context, g globalFlags, listen string, stderr io.Writer) 
 		metricsSrv.Shutdown(sctx)
 	}
 	return nil
+}
+
+// defaultMemoryLimit is the Go runtime's soft memory limit for serve unless GOMEMLIMIT says
+// otherwise: the garbage collector works harder as the heap nears it instead of letting the heap
+// double, which keeps the resident size of serve near 150 MB under load. It is a target, not a cap:
+// a heap that really needs more gets it.
+const defaultMemoryLimit = 100 << 20
+
+// setMemoryLimit applies defaultMemoryLimit when GOMEMLIMIT is not set (the runtime has read it).
+func setMemoryLimit(log *slog.Logger) {
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		log.Debug("Go memory limit from GOMEMLIMIT", "limit", v)
+		return
+	}
+	debug.SetMemoryLimit(defaultMemoryLimit)
 }
 
 func isLoopback(a net.Addr) bool {
