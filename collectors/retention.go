@@ -64,6 +64,11 @@ func (r *Retention) Timeout() time.Duration { return 30 * time.Minute }
 
 // Collect deletes what ended more than retention ago.
 func (r *Retention) Collect(ctx context.Context) error {
+	if r.keep <= 0 {
+		// A configuration that did not go through config.Load (defaults, validation) has no
+		// retention: keep everything rather than read 0 as "delete all history".
+		return nil
+	}
 	cutoff := r.now().Add(-r.keep)
 	started := time.Now()
 	pruned, err := r.st.Retention(ctx, cutoff, retentionBatch)

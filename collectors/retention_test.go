@@ -71,3 +71,29 @@ func TestRetentionJobPrunesOnceAcrossInstances(t *testing.T) {
 		t.Fatalf("the retention run is not recorded as a collector run: %+v %v", state, err)
 	}
 }
+
+// TestRetentionWithoutASettingKeepsEverything: a configuration built in code, without config.Load's
+// defaults, has retention 0; the job must read that as "nothing configured", not "delete it all".
+func TestRetentionWithoutASettingKeepsEverything(t *testing.T) {
+	st, _ := newTestStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	start := now.AddDate(0, 0, -3)
+	a := review.AlertReport{Fingerprint: 7, Labels: map[string]string{"alertname": "DiskFull"}, StartsAt: start,
+		ObservedAt: start, EndsAt: start.Add(time.Hour), EndKind: review.EndResolved, Road: review.RoadWebhook}
+	if _, err := st.IngestNotification(ctx, store.Notification{Receiver: "pager", GroupKey: "g", Status: "resolved",
+		ReceivedAt: start.Add(time.Hour), Alerts: []review.AlertReport{a}}); err != nil {
+		t.Fatal(err)
+	}
+	job := NewRetention(&config.Config{}, st, Options{Now: func() time.Time { return now }, Registerer: prometheus.NewRegistry()})
+	if err := job.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := st.Episodes(ctx, store.EpisodeFilter{From: now.AddDate(-1, 0, 0), To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 1 {
+		t.Fatalf("episodes left after a run without retention: %d, want 1", len(eps))
+	}
+}
