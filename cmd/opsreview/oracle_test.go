@@ -39,6 +39,11 @@ type oracle struct {
 	// servers see starts a little apart.
 	jitter []time.Duration
 
+	// inferredSlack is how much earlier than the truth an end may be when opsreview inferred it
+	// from an alert vanishing from the Alertmanager API (end_kind "inferred", the last poll that
+	// still listed it): at most one poll interval and a poll's duration. Zero: no such allowance.
+	inferredSlack time.Duration
+
 	mu    sync.Mutex
 	truth map[string][]*trueEpisode // by labelKey
 	names map[string]bool           // alertnames the oracle owns
@@ -190,6 +195,9 @@ func (o *oracle) check(t *testing.T, base string) (oracleReport, error) {
 					rep.Lost = append(rep.Lost, fmt.Sprintf("%s: still firing, stored as ended at %v", what, *se.EndsAt))
 				case te.end != nil && se.EndsAt == nil:
 					rep.Lost = append(rep.Lost, fmt.Sprintf("%s: ended at %v, stored as open", what, *te.end))
+				case te.end != nil && se.EndKind == "inferred" && o.inferredSlack > 0 &&
+					!se.EndsAt.Before(te.end.Add(-o.inferredSlack)) && !se.EndsAt.After(te.end.Add(oracleTolerance)):
+					// Inferred from the poll that last listed the alert: within one poll of the truth.
 				case te.end != nil && !near(*se.EndsAt, *te.end):
 					rep.Lost = append(rep.Lost, fmt.Sprintf("%s: ended at %v, stored end %v", what, *te.end, *se.EndsAt))
 				}
