@@ -132,7 +132,10 @@ func wmString(wm, now time.Time) string {
 	if wm.IsZero() {
 		return "none"
 	}
-	return fmt.Sprintf("now-%v", now.Sub(wm).Round(time.Minute))
+	if now.Sub(wm) < time.Minute {
+		return "caught up"
+	}
+	return fmt.Sprintf("%v behind", now.Sub(wm).Round(time.Minute))
 }
 
 // storedBefore lists the true episodes that start before the watermark but are not stored with
