@@ -46,13 +46,21 @@ type NotificationResult struct {
 // only counted, in one statement that takes none of the fingerprint locks: replaying it would
 // change nothing, and under a burst the copies would otherwise queue behind the original's locks
 // holding a connection each.
+//
+// Deliveries of one group (receiver and group key) take their turn in this process before they
+// take a connection, so copies arriving together do not hold the pool while waiting for each other.
 func (s *Store) IngestNotification(ctx context.Context, n Notification) (NotificationResult, error) {
+	unlock, err := s.groups.lock(ctx, n.Receiver+"\x00"+n.GroupKey)
+	if err != nil {
+		return NotificationResult{}, fmt.Errorf("waiting for another delivery of group %q: %w", n.GroupKey, err)
+	}
+	defer unlock()
 	pk := payloadKey(n)
 	if res, ok, err := s.countRepeatedDelivery(ctx, pk, n.ReceivedAt); err != nil || ok {
 		return res, err
 	}
 	var res NotificationResult
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		ids, err := ingestEpisodes(ctx, tx, n.Alerts)
 		if err != nil {
 			return err

@@ -27,6 +27,8 @@ var ErrUnavailable = errors.New("database unavailable")
 type Store struct {
 	db   *sqlx.DB
 	read *sqlx.DB
+	// groups serialises the deliveries of one notification group in this process (notifications.go).
+	groups keyedLock
 }
 
 // Open connects to Postgres (and to a read replica when readURL is set) and checks the connection.
