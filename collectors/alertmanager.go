@@ -26,6 +26,9 @@ type alertmanagerCollector struct {
 	// grace: how long after an Alertmanager starts a missing alert proves nothing. Prometheus
 	// resends firing alerts every minute, so a fresh Alertmanager is complete after about that long.
 	grace time.Duration
+	// procStart is the Alertmanager process start last polled, procSince when this collector
+	// first polled that process (opsreview's clock, so skew between the two does not matter).
+	procStart, procSince time.Time
 }
 
 func newAlertmanagerCollector(cfg *config.Config, src config.AlertmanagerSource, opts Options) (*alertmanagerCollector, error) {
@@ -89,8 +92,14 @@ func (a *alertmanagerCollector) Collect(ctx context.Context) error {
 	started := status.Uptime.UTC().Truncate(time.Millisecond)
 	restarted := state.UpstreamStart != nil && started.After(state.UpstreamStart.Truncate(time.Millisecond))
 	young := !started.IsZero() && now.Sub(started) < a.grace
+	if !started.Equal(a.procStart) {
+		a.procStart, a.procSince = started, now
+	}
+	// A young Alertmanager may not have heard of every alert yet, but one that it listed itself
+	// since this collector first polled it is gone when it is missing.
 	res, err := a.st.CloseVanished(ctx, store.VanishPoll{
 		Source: a.src.Name, Present: present, IncludeWebhook: a.onlyOne, Restarted: restarted || young,
+		SeenSince: a.procSince,
 	})
 	if err != nil {
 		return fmt.Errorf("closing vanished alerts: %w", err)

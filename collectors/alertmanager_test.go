@@ -219,16 +219,31 @@ func TestAlertmanagerRestartIsNotAResolve(t *testing.T) {
 	am2 := newFakeAM(t)
 	am2.clock = clk
 	r2, _ := New(testConfig("", am2.srv.URL), st2, Options{Now: clk.Now})
-	am2.set(nil, clk.Now())
-	for range 3 {
+	am2.set(nil, clk.Now().Add(-time.Hour))
+	poll2 := func() {
+		t.Helper()
 		if err := r2.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		am2.set([]byte(`[]`), time.Time{})
 		clk.Set(clk.Now().Add(30 * time.Second))
+	}
+	poll2() // the long-running Alertmanager lists both alerts
+	am2.set([]byte(`[]`), clk.Now())
+	for range 3 {
+		poll2()
 	}
 	if n := len(openEpisodes(t, st2)); n != 2 {
 		t.Fatalf("within the grace period nothing closes, %d open", n)
+	}
+	// But what the young Alertmanager listed itself and then lost, it lost because the alerts
+	// resolved: two misses close them, grace period or not.
+	am2.set(fixture(t, "am_api_v2_alerts.json"), time.Time{})
+	poll2()
+	am2.set([]byte(`[]`), time.Time{})
+	poll2()
+	poll2()
+	if n := len(openEpisodes(t, st2)); n != 0 {
+		t.Fatalf("alerts the young Alertmanager listed and then lost stay open: %d", n)
 	}
 }
 

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -39,17 +41,94 @@ type NotificationResult struct {
 // IngestNotification stores a webhook delivery in one transaction and a constant number of
 // statements: its alerts join or open episodes, the notification is recorded once however often it is
 // delivered, and each episode remembers the first firing notification its receiver got of it.
+//
+// A delivery whose exact content is already stored (a retry, or a clustered replica's copy) is
+// only counted, in one statement that takes none of the fingerprint locks: replaying it would
+// change nothing, and under a burst the copies would otherwise queue behind the original's locks
+// holding a connection each.
+//
+// Deliveries of one group (receiver and group key) take their turn in this process before they
+// take a connection, so copies arriving together do not hold the pool while waiting for each other.
 func (s *Store) IngestNotification(ctx context.Context, n Notification) (NotificationResult, error) {
+	unlock, err := s.groups.lock(ctx, n.Receiver+"\x00"+n.GroupKey)
+	if err != nil {
+		return NotificationResult{}, fmt.Errorf("waiting for another delivery of group %q: %w", n.GroupKey, err)
+	}
+	defer unlock()
+	pk := payloadKey(n)
+	if res, ok, err := s.countRepeatedDelivery(ctx, pk, n.ReceivedAt); err != nil || ok {
+		return res, err
+	}
 	var res NotificationResult
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		ids, err := ingestEpisodes(ctx, tx, n.Alerts)
 		if err != nil {
 			return err
 		}
-		res, err = recordNotification(ctx, tx, n, ids)
+		res, err = recordNotification(ctx, tx, n, ids, pk)
 		return err
 	})
 	return res, err
+}
+
+// countRepeatedDelivery counts one more delivery of the stored notification with payload key pk;
+// ok is false when there is none yet.
+func (s *Store) countRepeatedDelivery(ctx context.Context, pk []byte, received time.Time) (NotificationResult, bool, error) {
+	var row struct {
+		ID       int64 `db:"id"`
+		Episodes int   `db:"episodes"`
+	}
+	err := s.db.GetContext(ctx, &row, `
+		UPDATE notifications n
+		SET deliveries = n.deliveries + 1,
+		    received_at = least(n.received_at, $2),
+		    last_received_at = greatest(n.last_received_at, $2)
+		WHERE n.id = (SELECT id FROM notifications WHERE payload_key = $1 ORDER BY id LIMIT 1)
+		RETURNING n.id, (SELECT count(*) FROM notification_episodes ne WHERE ne.notification_id = n.id) AS episodes`,
+		pk, received)
+	if errors.Is(err, sql.ErrNoRows) {
+		return NotificationResult{}, false, nil
+	}
+	if err != nil {
+		return NotificationResult{}, false, classify(fmt.Errorf("counting a repeated delivery: %w", err))
+	}
+	return NotificationResult{ID: row.ID, Duplicate: true, Episodes: row.Episodes}, true, nil
+}
+
+// payloadKey hashes what a delivery says: receiver, group, status, how many alerts were left out,
+// and each alert's fingerprint, labels, annotations, generator URL, times and flags, in a stable
+// order. Two deliveries with the same key would leave the same stored state.
+func payloadKey(n Notification) []byte {
+	h := sha256.New()
+	str := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	for _, s := range []string{n.Receiver, n.GroupKey, n.Status} {
+		str(s)
+	}
+	fmt.Fprintf(h, "%d|%d|", n.TruncatedAlerts, len(n.Alerts))
+	order := make([]int, len(n.Alerts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := n.Alerts[order[i]], n.Alerts[order[j]]
+		if a.Fingerprint != b.Fingerprint {
+			return a.Fingerprint < b.Fingerprint
+		}
+		return a.StartsAt.Before(b.StartsAt)
+	})
+	ts := func(t time.Time) { fmt.Fprintf(h, "%d|", t.Truncate(time.Microsecond).UnixMicro()) }
+	for _, i := range order {
+		a := n.Alerts[i]
+		fmt.Fprintf(h, "%d|%d|%s|", a.Fingerprint, a.EndKind, a.Team)
+		ts(a.StartsAt)
+		ts(a.EndsAt)
+		ts(a.ExpiresAt)
+		str(jsonText(a.Labels))
+		str(jsonText(a.Annotations))
+		str(a.GeneratorURL)
+		str(jsonText(a.Flags))
+	}
+	return h.Sum(nil)
 }
 
 type carried struct {
@@ -57,7 +136,7 @@ type carried struct {
 	status  string
 }
 
-func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids ingested) (NotificationResult, error) {
+func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids ingested, payloadKey []byte) (NotificationResult, error) {
 	status := map[int64]string{}
 	var sentAt time.Time
 	for i, r := range n.Alerts {
@@ -96,15 +175,16 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 	}
 	err := tx.GetContext(ctx, &row, `
 		INSERT INTO notifications (dedup_key, receiver, group_key, group_key_hash, status, received_at,
-		                           last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)
+		                           last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at,
+		                           payload_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (dedup_key) DO UPDATE
 		SET deliveries = notifications.deliveries + 1,
 		    received_at = least(notifications.received_at, EXCLUDED.received_at),
 		    last_received_at = greatest(notifications.last_received_at, EXCLUDED.last_received_at)
 		RETURNING id, (xmax = 0) AS inserted`,
 		key, n.Receiver, n.GroupKey, groupHash[:], n.Status, n.ReceivedAt, len(n.Alerts), n.TruncatedAlerts,
-		n.ExternalURL, jsonText(n.GroupLabels), sentAt)
+		n.ExternalURL, jsonText(n.GroupLabels), sentAt, payloadKey)
 	if err != nil {
 		return NotificationResult{}, fmt.Errorf("recording notification: %w", err)
 	}

@@ -29,6 +29,8 @@ var ErrUnavailable = errors.New("database unavailable")
 type Store struct {
 	db   *sqlx.DB
 	read *sqlx.DB
+	// groups serialises the deliveries of one notification group in this process (notifications.go).
+	groups *keyedLock // shared by Primary views
 }
 
 // Open connects to Postgres (and to a read replica when readURL is set) and checks the connection.
@@ -37,7 +39,7 @@ func Open(ctx context.Context, url, readURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, read: db}
+	s := &Store{db: db, read: db, groups: &keyedLock{}}
 	if readURL != "" {
 		if s.read, err = connect(ctx, readURL); err != nil {
 			db.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -23,8 +24,13 @@ type VanishPoll struct {
 	// only Alertmanager source, or one Alertmanager would close another's alerts.
 	IncludeWebhook bool
 	// Restarted says the Alertmanager started since the previous poll: its memory is empty, so a
-	// missing alert proves nothing. Counters are reset and nothing is closed.
+	// missing alert proves nothing. Counters are reset and nothing is closed, except for the
+	// episodes last seen at or after SeenSince.
 	Restarted bool
+	// SeenSince, with Restarted, is when opsreview first polled this Alertmanager process: an
+	// episode it listed (or delivered by webhook) since then was in its memory, so its absence
+	// does mean the alert is gone. Zero: every episode is exempt.
+	SeenSince time.Time
 	Polls     int // misses before closing; DefaultVanishPolls when zero
 }
 
@@ -47,6 +53,10 @@ func (s *Store) CloseVanished(ctx context.Context, p VanishPoll) (VanishResult, 
 		present[i] = int64(fp)
 	}
 	seenBy := string(review.RoadAlertmanager) + ":" + p.Source
+	since := "infinity"
+	if !p.SeenSince.IsZero() {
+		since = p.SeenSince.UTC().Format(time.RFC3339Nano)
+	}
 	var res VanishResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var fps []int64
@@ -74,23 +84,24 @@ func (s *Store) CloseVanished(ctx context.Context, p VanishPoll) (VanishResult, 
 		}
 		if err := tx.SelectContext(ctx, &rows, `
 			WITH scope AS (
-			    SELECT id, fingerprint = ANY($4::bigint[]) AS present
+			    SELECT id, fingerprint = ANY($4::bigint[]) AS present,
+			           $5 AND last_seen_at < $8 AS exempt
 			    FROM episodes
 			    WHERE ends_at IS NULL
 			      AND (last_seen_by = $1 OR ($2 AND last_seen_by = $3))
 			)
 			UPDATE episodes e
-			SET missing_polls = CASE WHEN s.present OR $5 THEN 0 ELSE e.missing_polls + 1 END,
-			    ends_at       = CASE WHEN NOT s.present AND NOT $5 AND e.missing_polls + 1 >= $6
+			SET missing_polls = CASE WHEN s.present OR s.exempt THEN 0 ELSE e.missing_polls + 1 END,
+			    ends_at       = CASE WHEN NOT s.present AND NOT s.exempt AND e.missing_polls + 1 >= $6
 			                         THEN greatest(e.last_seen_at, e.starts_at) END,
-			    end_kind      = CASE WHEN NOT s.present AND NOT $5 AND e.missing_polls + 1 >= $6
+			    end_kind      = CASE WHEN NOT s.present AND NOT s.exempt AND e.missing_polls + 1 >= $6
 			                         THEN $7 ELSE e.end_kind END
 			FROM scope s
 			WHERE e.id = s.id
-			  AND (NOT (s.present OR $5) OR e.missing_polls <> 0)
+			  AND (NOT (s.present OR s.exempt) OR e.missing_polls <> 0)
 			RETURNING e.ends_at IS NOT NULL AS closed, e.missing_polls`,
 			seenBy, p.IncludeWebhook, string(review.RoadWebhook), pq.Array(present), p.Restarted, p.Polls,
-			int16(review.EndInferred)); err != nil {
+			int16(review.EndInferred), since); err != nil {
 			return fmt.Errorf("counting vanished alerts of %s: %w", p.Source, err)
 		}
 		for _, r := range rows {

@@ -139,3 +139,26 @@ func TestClosedByVanishReopensWhenSeenAgain(t *testing.T) {
 		t.Fatalf("a wrong guess must be undone, not doubled: %+v", eps)
 	}
 }
+
+// A young Alertmanager may not have heard of every alert, but one it listed itself since opsreview
+// first polled it is gone when it is missing: closed; one last seen before is left open.
+func TestCloseVanishedYoungAlertmanagerClosesWhatItListedItself(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	since := t0.Add(10 * time.Minute)
+	before, after := t0.Add(time.Minute), since.Add(time.Minute)
+	if err := s.IngestAlerts(ctx, []review.AlertReport{amReport(1, "am", before), amReport(2, "am", after)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	young := VanishPoll{Source: "am", Restarted: true, SeenSince: since}
+	poll(t, s, young)
+	if res := poll(t, s, young); res != (VanishResult{Closed: 1}) {
+		t.Fatalf("second poll of a young Alertmanager: %+v", res)
+	}
+	if !episodeOf(t, s, 1).Open() {
+		t.Fatal("an episode last seen before this Alertmanager process was polled must stay open")
+	}
+	if e := episodeOf(t, s, 2); e.Open() || !e.EndsAt.Equal(after) || e.EndKind != review.EndInferred {
+		t.Fatalf("want the alert it listed itself closed at %v, got %+v", after, e)
+	}
+}

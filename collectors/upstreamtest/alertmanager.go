@@ -2,6 +2,7 @@ package upstreamtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -67,6 +68,87 @@ type Alertmanager struct {
 // and returns once /-/ready answers. The server is killed when the test ends.
 func StartAlertmanager(tb testing.TB, opts AlertmanagerOptions) *Alertmanager {
 	tb.Helper()
+	return startAlertmanager(tb, opts, []string{"--cluster.listen-address="})
+}
+
+// ClusterPeerTimeout is how long each replica of a StartAlertmanagerCluster cluster waits per
+// position before notifying (--cluster.peer-timeout; Alertmanager's default is 15 s): replica i
+// sends a group's notification only if the notification log gossiped from replicas 0…i-1 shows
+// none of them has after i times this long.
+const ClusterPeerTimeout = 2 * time.Second
+
+// StartAlertmanagerCluster starts n Alertmanagers with the same configuration, gossiping with each
+// other on loopback (--cluster.listen-address=127.0.0.1:<port>, --cluster.peer for every other
+// replica), and returns once each is ready and sees all n members. Each one's alerts must be
+// posted to it (as Prometheus does); the cluster shares silences and the notification log, so a
+// group is notified once, by the first replica in the cluster's order.
+func StartAlertmanagerCluster(tb testing.TB, opts AlertmanagerOptions, n int) []*Alertmanager {
+	tb.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
+			tb.Fatalf("upstreamtest: %v", err)
+		}
+		ports[i] = p
+	}
+	var ams []*Alertmanager
+	for i := range n {
+		args := []string{
+			"--cluster.listen-address=127.0.0.1:" + strconv.Itoa(ports[i]),
+			"--cluster.advertise-address=127.0.0.1:" + strconv.Itoa(ports[i]),
+			"--cluster.peer-timeout=" + model.Duration(ClusterPeerTimeout).String(),
+			"--cluster.settle-timeout=5s",
+			"--cluster.gossip-interval=100ms",
+			"--cluster.pushpull-interval=5s",
+		}
+		for j, p := range ports {
+			if j != i {
+				args = append(args, "--cluster.peer=127.0.0.1:"+strconv.Itoa(p))
+			}
+		}
+		ams = append(ams, startAlertmanager(tb, opts, args))
+	}
+	for i, am := range ams {
+		if err := waitClusterSize(am.URL, n); err != nil {
+			tb.Fatalf("upstreamtest: alertmanager replica %d: %v", i, err)
+		}
+	}
+	return ams
+}
+
+// waitClusterSize waits until the Alertmanager at base reports n cluster members.
+func waitClusterSize(base string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	var last error
+	for {
+		body, err := getOK(ctx, base+"/api/v2/status")
+		if err == nil {
+			var st struct {
+				Cluster struct {
+					Status string            `json:"status"`
+					Peers  []json.RawMessage `json:"peers"`
+				} `json:"cluster"`
+			}
+			if err = json.Unmarshal(body, &st); err == nil {
+				if len(st.Cluster.Peers) == n && st.Cluster.Status == "ready" {
+					return nil
+				}
+				err = fmt.Errorf("cluster %s with %d of %d peers", st.Cluster.Status, len(st.Cluster.Peers), n)
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster not formed: %w", last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func startAlertmanager(tb testing.TB, opts AlertmanagerOptions, clusterArgs []string) *Alertmanager {
+	tb.Helper()
 	bin := lookBinary(tb, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
 	dir := tb.TempDir()
 	cfg, err := alertmanagerConfig(opts)
@@ -79,13 +161,12 @@ func StartAlertmanager(tb testing.TB, opts AlertmanagerOptions) *Alertmanager {
 	}
 	storage := filepath.Join(dir, "data")
 	args := func(port int) []string {
-		return []string{
+		return append([]string{
 			"--config.file=" + cfgPath,
 			"--storage.path=" + storage,
 			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
-			"--cluster.listen-address=",
 			"--web.external-url=http://127.0.0.1:" + strconv.Itoa(port),
-		}
+		}, clusterArgs...)
 	}
 	ready := func(ctx context.Context, base string) error {
 		_, err := getOK(ctx, base+"/-/ready")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ type PrometheusOptions struct {
 	Alertmanagers []string
 	// Rules is the content of a rule file (groups: …); empty for none.
 	Rules string
+	// History is OpenMetrics text (ending in "# EOF") imported into the TSDB with promtool
+	// before the first start, so that Prometheus holds days of samples at once: e.g. ALERTS
+	// series for a backfill. Samples must be older than the start and in time order per series.
+	History string
 }
 
 // Prometheus is a running Prometheus server owned by one test. Its methods
@@ -67,6 +72,9 @@ func StartPrometheus(tb testing.TB, opts PrometheusOptions) *Prometheus {
 		}
 	}
 	storage := filepath.Join(dir, "data")
+	if opts.History != "" {
+		importHistory(tb, dir, storage, opts.History)
+	}
 	args := func(port int) []string {
 		return []string{
 			"--config.file=" + cfgPath,
@@ -81,6 +89,23 @@ func StartPrometheus(tb testing.TB, opts PrometheusOptions) *Prometheus {
 	p := newProcess(tb, "prometheus", bin, dir, args, ready)
 	p.start(false)
 	return &Prometheus{URL: p.baseURL(), p: p}
+}
+
+// importHistory writes OpenMetrics text into TSDB blocks under storage with promtool.
+func importHistory(tb testing.TB, dir, storage, history string) {
+	tb.Helper()
+	promtool := lookBinary(tb, "prometheus", "promtool")
+	in := filepath.Join(dir, "history.om")
+	if err := os.WriteFile(in, []byte(history), 0o644); err != nil {
+		tb.Fatalf("upstreamtest: write history: %v", err)
+	}
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		tb.Fatalf("upstreamtest: %v", err)
+	}
+	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", in, storage).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("upstreamtest: promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
 }
 
 // Stop shuts Prometheus down cleanly; its URL then refuses connections.

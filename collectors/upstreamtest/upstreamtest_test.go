@@ -276,3 +276,27 @@ func TestAlertmanagerReceivers(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertmanagerCluster: three replicas gossip into one cluster; an alert posted to each (as
+// Prometheus sends it to all) is notified, and the replicas that come later in the cluster's order
+// leave it to the first, seeing its entry in the gossiped notification log.
+func TestAlertmanagerCluster(t *testing.T) {
+	t.Parallel()
+	ctx := upstreamtest.Context(t)
+	h := newHook(t)
+	ams := upstreamtest.StartAlertmanagerCluster(t, upstreamtest.AlertmanagerOptions{WebhookURL: h.URL}, 3)
+	alert := upstreamtest.Alert{Labels: map[string]string{"alertname": "ClusterTest"}, StartsAt: time.Now().Add(-time.Minute)}
+	for _, am := range ams {
+		if err := am.PostAlerts(ctx, []upstreamtest.Alert{alert}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.await(ctx, t, "firing")
+	// Replica i waits i peer timeouts before it would send: after the last one, count the copies.
+	time.Sleep(3 * upstreamtest.ClusterPeerTimeout)
+	copies := 1 + len(h.ch)
+	t.Logf("one firing alert posted to 3 clustered replicas reached the webhook %d time(s)", copies)
+	if copies >= 3 {
+		t.Errorf("every replica notified (%d copies): the cluster does not share its notification log", copies)
+	}
+}
