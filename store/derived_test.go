@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"sort"
@@ -175,5 +176,72 @@ func TestDerivedColumnsFollowEveryWriter(t *testing.T) {
 	}
 	if changed != 0 {
 		t.Fatalf("a full rebuild changed %d rows the triggers had kept", changed)
+	}
+}
+
+// TestChangesMatchARangeScanPerChange compares the swept changes list with the statement it
+// replaced (one range count per change) on random changes and episodes, for each team filter.
+func TestChangesMatchARangeScanPerChange(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	insertHistory(t, s, 11)
+	rng := rand.New(rand.NewSource(11))
+	for i := 0; i < 60; i++ {
+		at := winFrom.Add(time.Duration(rng.Intn(7*24*60)) * time.Minute)
+		if i%10 == 0 && i > 0 {
+			at = winFrom.Add(time.Duration(i) * time.Hour) // some share a time
+		}
+		if _, _, err := s.AddChange(ctx, Change{Service: fmt.Sprintf("svc%d", i%7), Kind: "deploy", At: at, Summary: fmt.Sprint(i), CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, teams := range [][]string{nil, {"payments", ""}, {"search"}, {""}} {
+		f := testFilter()
+		f.Teams = teams
+		got, err := s.Changes(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allTeams, tarr := f.teams()
+		var want []struct {
+			ID    int64  `db:"id"`
+			After string `db:"alerts_after"`
+		}
+		if err := s.db.SelectContext(ctx, &want, `
+			SELECT c.id,
+			       coalesce((
+			           SELECT json_agg(json_build_object('alertname', a.alertname, 'fires', a.fires) ORDER BY a.fires DESC, a.alertname)
+			           FROM (SELECT e.alertname, count(*) AS fires
+			                 FROM episodes e
+			                 WHERE e.starts_at >= c.at AND e.starts_at < c.at + make_interval(secs => $3)
+			                   AND ($4 OR e.team = ANY($5::text[]))
+			                   AND NOT (e.alertname = ANY($6::text[]))
+			                 GROUP BY e.alertname) a
+			       ), '[]')::text AS alerts_after
+			FROM changes c
+			WHERE c.at >= $1 AND c.at < $2
+			ORDER BY c.at, c.id`,
+			f.From, f.To, AlertsAfterWindow.Seconds(), allTeams, tarr, f.ignore()); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("teams %q: %d changes, want %d", teams, len(got), len(want))
+		}
+		nonEmpty := 0
+		for i := range want {
+			var w []AlertAfter
+			if err := json.Unmarshal([]byte(want[i].After), &w); err != nil {
+				t.Fatal(err)
+			}
+			if got[i].ID != want[i].ID || fmt.Sprint(got[i].AlertsAfter) != fmt.Sprint(w) {
+				t.Fatalf("teams %q: change %d: alerts after %v, want %d %v", teams, got[i].ID, got[i].AlertsAfter, want[i].ID, w)
+			}
+			if len(w) > 0 {
+				nonEmpty++
+			}
+		}
+		if nonEmpty == 0 {
+			t.Fatalf("teams %q: no change had alerts after it; the comparison proves nothing", teams)
+		}
 	}
 }
