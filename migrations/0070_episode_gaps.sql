@@ -79,10 +79,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The indexes the backfill would otherwise maintain row by row are replaced below anyway.
+-- The indexes the backfill would otherwise maintain row by row are replaced below anyway
+-- (episodes_id_team served only the old Pages statement, which 0071 replaces).
 DROP INDEX episodes_starts_at;
 DROP INDEX episodes_team_starts_at;
 DROP INDEX episodes_running_until;
+DROP INDEX episodes_id_team;
+SET LOCAL work_mem = '256MB';
 
 SELECT episodes_rebuild_gaps();
 

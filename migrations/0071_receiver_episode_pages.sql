@@ -67,6 +67,5 @@ CREATE INDEX receiver_episodes_received_at ON receiver_episodes (received_at)
     INCLUDE (receiver, team, alertname, first_notification_id);
 CREATE INDEX receiver_episodes_team_received_at ON receiver_episodes (team, received_at)
     INCLUDE (receiver, alertname, first_notification_id);
--- Pages no longer join notifications and episodes for these (0060).
+-- Pages no longer read firing notifications by time (0060; episodes_id_team went in 0070).
 DROP INDEX notifications_firing_received_at;
-DROP INDEX episodes_id_team;

@@ -63,6 +63,24 @@ func checkDerived(t *testing.T, s *Store, when string) {
 	if len(bad) > 0 {
 		t.Fatalf("%s: receiver_episodes rows whose copies differ from their episode and notification: %+v", when, bad)
 	}
+	var sets []string
+	if err := s.db.SelectContext(ctx, &sets, `
+		WITH raw AS (
+		    SELECT alertname, annotations, min(starts_at) AS first_start, count(*) AS episodes
+		    FROM episodes GROUP BY alertname, annotations
+		)
+		SELECT coalesce(r.alertname, s.alertname) || ' ' || coalesce(r.annotations, s.annotations)::text
+		       || ': ' || coalesce(s.first_start::text, '-') || ' ×' || coalesce(s.episodes::text, '-')
+		       || ', want ' || coalesce(r.first_start::text, '-') || ' ×' || coalesce(r.episodes::text, '-')
+		FROM raw r
+		FULL JOIN alert_annotation_sets s ON s.alertname = r.alertname AND s.annotations = r.annotations
+		WHERE r.first_start IS DISTINCT FROM s.first_start OR r.episodes IS DISTINCT FROM s.episodes
+		   OR s.key IS DISTINCT FROM decode(md5(r.annotations::text), 'hex')`); err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) > 0 {
+		t.Fatalf("%s: alert_annotation_sets differ from the episodes: %q", when, sets)
+	}
 }
 
 func fmtGap(g *float64) string {
@@ -85,6 +103,7 @@ func TestDerivedColumnsFollowEveryWriter(t *testing.T) {
 		r := review.AlertReport{
 			Fingerprint: uint64(fp), Labels: map[string]string{"alertname": fmt.Sprintf("Rule%d", fp%4), "instance": fmt.Sprint(fp)},
 			StartsAt: start, ObservedAt: start.Add(time.Second), Road: review.RoadWebhook, Team: []string{"a", "b", ""}[fp%3],
+			Annotations: map[string]string{"runbook_url": fmt.Sprintf("https://wiki.example/%d", rng.Intn(3))},
 		}
 		if !end.IsZero() {
 			r.EndsAt, r.EndKind = end, review.EndResolved
@@ -156,6 +175,8 @@ func TestDerivedColumnsFollowEveryWriter(t *testing.T) {
 	steps := []struct{ name, sql string }{
 		{"ends moved", `UPDATE episodes SET ends_at = ends_at - interval '30 seconds' WHERE id % 3 = 0 AND ends_at IS NOT NULL AND ends_at - starts_at > interval '1 minute'`},
 		{"teams changed", `UPDATE episodes SET team = 'c' WHERE id % 4 = 1`},
+		{"annotations changed", `UPDATE episodes SET annotations = '{"runbook_url": "https://wiki.example/new"}' WHERE id % 6 = 1`},
+		{"starts moved later", `UPDATE episodes SET starts_at = starts_at + interval '10 seconds' WHERE id % 7 = 3 AND (ends_at IS NULL OR ends_at - starts_at > interval '1 minute')`},
 		{"an episode reopened", `UPDATE episodes SET ends_at = NULL WHERE id = (SELECT max(id) FROM episodes e2 WHERE NOT EXISTS (SELECT 1 FROM episodes e3 WHERE e3.fingerprint = e2.fingerprint AND e3.starts_at > e2.starts_at))`},
 		{"episodes deleted", `DELETE FROM episodes WHERE id % 5 = 2`},
 		{"notification received earlier", `UPDATE notifications SET received_at = received_at - interval '1 hour' WHERE id % 2 = 0`},
