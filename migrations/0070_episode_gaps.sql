@@ -27,17 +27,19 @@ CREATE FUNCTION episodes_rebuild_gaps() RETURNS bigint LANGUAGE sql AS $$
 $$;
 
 -- Recomputes the gaps of the episodes of fingerprints fps[i] that start at or after since[i]: a
--- change to an episode can only change its own gap and those of the episodes after it.
-CREATE FUNCTION episodes_refresh_gaps(fps bigint[], since timestamptz[]) RETURNS void LANGUAGE sql AS $$
+-- change to an episode can only change its own gap and those of the episodes after it. PL/pgSQL
+-- so that its plan is kept for the session: the triggers run it once per statement.
+CREATE FUNCTION episodes_refresh_gaps(fps bigint[], since timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     WITH touched AS (
-        SELECT fingerprint, min(since) AS since
-        FROM unnest(fps, since) AS t(fingerprint, since)
-        GROUP BY fingerprint
+        SELECT t.fingerprint, min(t.since_at) AS since_at
+        FROM unnest(fps, since) AS t(fingerprint, since_at)
+        GROUP BY t.fingerprint
     ), g AS (
         SELECT e.id, e.gap_before AS stored,
                CASE WHEN p.ends_at IS NOT NULL AND e.starts_at >= p.ends_at THEN e.starts_at - p.ends_at END AS gap
         FROM touched t
-        JOIN episodes e ON e.fingerprint = t.fingerprint AND e.starts_at >= t.since
+        JOIN episodes e ON e.fingerprint = t.fingerprint AND e.starts_at >= t.since_at
         LEFT JOIN LATERAL (
             SELECT p.ends_at FROM episodes p
             WHERE p.fingerprint = e.fingerprint AND p.starts_at < e.starts_at
@@ -47,8 +49,8 @@ CREATE FUNCTION episodes_refresh_gaps(fps bigint[], since timestamptz[]) RETURNS
     )
     UPDATE episodes e SET gap_before = g.gap
     FROM g
-    WHERE e.id = g.id AND g.gap IS DISTINCT FROM g.stored
-$$;
+    WHERE e.id = g.id AND g.gap IS DISTINCT FROM g.stored;
+END $$;
 
 -- One statement-level trigger per event (transition tables differ); the UPDATE one ignores rows
 -- whose fingerprint, start and end did not change (vanished polls, labels, the gap itself).

@@ -1,38 +1,46 @@
--- The distinct annotations each alert rule's episodes carried, with the first start and the number
--- of episodes of each: runbook links are read from these (a few rows per rule) instead of from
+-- The distinct annotations each alert rule's episodes carried, with the first start of each:
+-- runbook links are read from these (a few rows per rule) instead of from
 -- every episode's annotations. Statement-level triggers keep it exact for every writer.
 CREATE TABLE alert_annotation_sets (
     alertname   text        NOT NULL,
     key         bytea       NOT NULL, -- md5 of the annotations' canonical text
     annotations jsonb       NOT NULL,
     first_start timestamptz NOT NULL,
-    episodes    bigint      NOT NULL,
     PRIMARY KEY (alertname, key)
 );
 
-CREATE FUNCTION alert_annotation_sets_add(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO alert_annotation_sets AS s (alertname, key, annotations, first_start, episodes)
-    SELECT alertname, decode(md5(annotations::text), 'hex'), annotations, min(starts_at), count(*)
-    FROM unnest(names, anns, starts) AS u(alertname, annotations, starts_at)
-    GROUP BY alertname, annotations
-    ON CONFLICT (alertname, key) DO UPDATE
-    SET first_start = least(s.first_start, EXCLUDED.first_start), episodes = s.episodes + EXCLUDED.episodes
-$$;
+-- Adds episodes. A set that is already known is neither written nor locked unless an episode
+-- starts before its first one (a backfill), so concurrent ingests of one rule do not queue here.
+CREATE FUNCTION alert_annotation_sets_add(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    WITH g AS (
+        SELECT alertname, decode(md5(annotations::text), 'hex') AS key, annotations, min(starts_at) AS first
+        FROM unnest(names, anns, starts) AS u(alertname, annotations, starts_at)
+        GROUP BY alertname, annotations
+    ), earlier AS (
+        UPDATE alert_annotation_sets s SET first_start = g.first
+        FROM g
+        WHERE s.alertname = g.alertname AND s.key = g.key AND s.first_start > g.first
+    )
+    INSERT INTO alert_annotation_sets (alertname, key, annotations, first_start)
+    SELECT alertname, key, annotations, first FROM g
+    ORDER BY alertname, key
+    ON CONFLICT (alertname, key) DO NOTHING;
+END $$;
 
--- Takes episodes away: sets left without any are dropped; a set that lost its earliest episode
--- finds its new first start with the (alertname, starts_at) index.
+-- Takes episodes away: a set whose earliest episode went finds its new first start with the
+-- (alertname, starts_at) index, or is dropped when none is left.
 CREATE FUNCTION alert_annotation_sets_remove(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE alert_annotation_sets s
-    SET episodes = s.episodes - g.n,
-        first_start = CASE WHEN g.first > s.first_start OR s.episodes <= g.n THEN s.first_start
-                           ELSE (SELECT min(e.starts_at) FROM episodes e
-                                 WHERE e.alertname = s.alertname AND e.annotations = s.annotations) END
-    FROM (SELECT alertname, decode(md5(annotations::text), 'hex') AS key, min(starts_at) AS first, count(*) AS n
+    SET first_start = coalesce((SELECT min(e.starts_at) FROM episodes e
+                                WHERE e.alertname = s.alertname AND e.annotations = s.annotations),
+                               '-infinity')
+    FROM (SELECT alertname, decode(md5(annotations::text), 'hex') AS key, min(starts_at) AS first
           FROM unnest(names, anns, starts) AS u(alertname, annotations, starts_at)
           GROUP BY alertname, annotations) g
-    WHERE s.alertname = g.alertname AND s.key = g.key;
-    DELETE FROM alert_annotation_sets WHERE alertname = ANY(names) AND episodes <= 0;
+    WHERE s.alertname = g.alertname AND s.key = g.key AND g.first <= s.first_start;
+    DELETE FROM alert_annotation_sets WHERE alertname = ANY(names) AND first_start = '-infinity';
 END $$;
 
 CREATE FUNCTION alert_annotation_sets_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -70,8 +78,8 @@ END $$;
 -- Rebuilds the table from the episodes in one statement (the backfill, and the bench loader's).
 CREATE FUNCTION alert_annotation_sets_rebuild() RETURNS bigint LANGUAGE sql AS $$
     DELETE FROM alert_annotation_sets;
-    INSERT INTO alert_annotation_sets (alertname, key, annotations, first_start, episodes)
-    SELECT alertname, decode(md5(annotations::text), 'hex'), annotations, min(starts_at), count(*)
+    INSERT INTO alert_annotation_sets (alertname, key, annotations, first_start)
+    SELECT alertname, decode(md5(annotations::text), 'hex'), annotations, min(starts_at)
     FROM episodes
     GROUP BY alertname, annotations;
     SELECT count(*) FROM alert_annotation_sets;
