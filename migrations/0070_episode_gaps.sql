@@ -28,8 +28,11 @@ $$;
 
 -- Recomputes the gaps of the episodes of fingerprints fps[i] that start at or after since[i]: a
 -- change to an episode can only change its own gap and those of the episodes after it. PL/pgSQL
--- so that its plan is kept for the session: the triggers run it once per statement.
-CREATE FUNCTION episodes_refresh_gaps(fps bigint[], since timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+-- with one generic plan of index look-ups, kept for the session: the triggers run it once per
+-- statement, planning it each time cost more than running it, and a plan made while the table was
+-- small (a new install) must not stay a sequential scan as it grows.
+CREATE FUNCTION episodes_refresh_gaps(fps bigint[], since timestamptz[]) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 BEGIN
     WITH touched AS (
         SELECT t.fingerprint, min(t.since_at) AS since_at

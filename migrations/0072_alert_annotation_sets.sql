@@ -11,7 +11,8 @@ CREATE TABLE alert_annotation_sets (
 
 -- Adds episodes. A set that is already known is neither written nor locked unless an episode
 -- starts before its first one (a backfill), so concurrent ingests of one rule do not queue here.
-CREATE FUNCTION alert_annotation_sets_add(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION alert_annotation_sets_add(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 BEGIN
     WITH g AS (
         SELECT alertname, decode(md5(annotations::text), 'hex') AS key, annotations, min(starts_at) AS first
@@ -30,7 +31,8 @@ END $$;
 
 -- Takes episodes away: a set whose earliest episode went finds its new first start with the
 -- (alertname, starts_at) index, or is dropped when none is left.
-CREATE FUNCTION alert_annotation_sets_remove(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION alert_annotation_sets_remove(names text[], anns jsonb[], starts timestamptz[]) RETURNS void LANGUAGE plpgsql
+SET enable_seqscan = off AS $$
 BEGIN
     UPDATE alert_annotation_sets s
     SET first_start = coalesce((SELECT min(e.starts_at) FROM episodes e
