@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Change is a deploy or config change posted by CI, with the alert rules that fired within an hour
@@ -71,40 +72,85 @@ func (s *Store) AddChange(ctx context.Context, c Change) (out Change, created bo
 	return out, created, err
 }
 
-// Changes lists the changes made in [f.From, f.To), oldest first, each with the alert rules whose
-// episodes started within AlertsAfterWindow after it (of f.Teams, without f.Ignore), in one statement.
+// Changes lists the changes made in [f.From, f.To), oldest first (at most 1000), each with the
+// alert rules whose episodes started within AlertsAfterWindow after it (of f.Teams, without
+// f.Ignore). The episodes of the whole span are read once, in start order (index-only), and swept
+// with the changes: a week has hundreds of changes, and a range scan per change read each busy
+// hour's episodes several times over.
 func (s *Store) Changes(ctx context.Context, f CountFilter) ([]Change, error) {
-	allTeams, teams := f.teams()
-	var rows []struct {
-		Change
-		After []byte `db:"alerts_after"`
-	}
-	err := s.read.SelectContext(ctx, &rows, `
-		SELECT c.id, c.service, c.kind, c.at, c.who, c.summary, c.url, c.created_at,
-		       coalesce((
-		           SELECT json_agg(json_build_object('alertname', a.alertname, 'fires', a.fires) ORDER BY a.fires DESC, a.alertname)
-		           FROM (SELECT e.alertname, count(*) AS fires
-		                 FROM episodes e
-		                 WHERE e.starts_at >= c.at AND e.starts_at < c.at + make_interval(secs => $3)
-		                   AND ($4 OR e.team = ANY($5::text[]))
-		                   AND NOT (e.alertname = ANY($6::text[]))
-		                 GROUP BY e.alertname) a
-		       ), '[]') AS alerts_after
-		FROM changes c
-		WHERE c.at >= $1 AND c.at < $2
-		ORDER BY c.at, c.id
-		LIMIT 1000`,
-		f.From, f.To, AlertsAfterWindow.Seconds(), allTeams, teams, f.ignore())
+	var out []Change
+	err := s.read.SelectContext(ctx, &out, `
+		SELECT id, service, kind, at, who, summary, url, created_at
+		FROM changes
+		WHERE at >= $1 AND at < $2
+		ORDER BY at, id
+		LIMIT 1000`, f.From, f.To)
 	if err != nil {
 		return nil, classify(fmt.Errorf("listing changes: %w", err))
 	}
-	out := make([]Change, len(rows))
-	for i, r := range rows {
-		out[i] = r.Change
-		out[i].At, out[i].CreatedAt = out[i].At.UTC(), out[i].CreatedAt.UTC()
-		if err := json.Unmarshal(r.After, &out[i].AlertsAfter); err != nil {
-			return nil, fmt.Errorf("reading the alerts after change %d: %w", r.ID, err)
+	if len(out) == 0 {
+		return []Change{}, nil
+	}
+	allTeams, teams := f.teams()
+	var eps []struct {
+		Alertname string    `db:"alertname"`
+		StartsAt  time.Time `db:"starts_at"`
+	}
+	err = s.read.SelectContext(ctx, &eps, `
+		SELECT e.alertname, e.starts_at
+		FROM episodes e
+		WHERE e.starts_at >= $1 AND e.starts_at < $2::timestamptz + make_interval(secs => $3)
+		  AND ($4 OR e.team = ANY($5::text[]))
+		  AND NOT (e.alertname = ANY($6::text[]))
+		ORDER BY e.starts_at`,
+		out[0].At, out[len(out)-1].At, AlertsAfterWindow.Seconds(), allTeams, teams, f.ignore())
+	if err != nil {
+		return nil, classify(fmt.Errorf("reading the episodes after changes: %w", err))
+	}
+	// Rules with equal fires are listed in the database's order of names, as before.
+	var names []string
+	seen := map[string]bool{}
+	for _, e := range eps {
+		if !seen[e.Alertname] {
+			seen[e.Alertname] = true
+			names = append(names, e.Alertname)
 		}
+	}
+	rank := make(map[string]int, len(names))
+	if len(names) > 0 {
+		var sorted []string
+		if err := s.read.SelectContext(ctx, &sorted, `SELECT n FROM unnest($1::text[]) AS n ORDER BY n`, pq.Array(names)); err != nil {
+			return nil, classify(fmt.Errorf("ordering alert names: %w", err))
+		}
+		for i, n := range sorted {
+			rank[n] = i
+		}
+	}
+	counts := map[string]int{}
+	lo, hi := 0, 0
+	for i := range out {
+		c := &out[i]
+		c.At, c.CreatedAt = c.At.UTC(), c.CreatedAt.UTC()
+		end := c.At.Add(AlertsAfterWindow)
+		for ; hi < len(eps) && eps[hi].StartsAt.Before(end); hi++ {
+			counts[eps[hi].Alertname]++
+		}
+		for ; lo < hi && eps[lo].StartsAt.Before(c.At); lo++ {
+			if counts[eps[lo].Alertname]--; counts[eps[lo].Alertname] == 0 {
+				delete(counts, eps[lo].Alertname)
+			}
+		}
+		c.AlertsAfter = make([]AlertAfter, 0, len(counts))
+		for name, n := range counts {
+			c.AlertsAfter = append(c.AlertsAfter, AlertAfter{Alertname: name, Fires: n})
+		}
+		sort.Slice(c.AlertsAfter, func(a, b int) bool {
+			x, y := c.AlertsAfter[a], c.AlertsAfter[b]
+			if x.Fires != y.Fires {
+				return x.Fires > y.Fires
+			}
+			return rank[x.Alertname] < rank[y.Alertname]
+		})
 	}
 	return out, nil
 }

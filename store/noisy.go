@@ -56,52 +56,49 @@ type ruleCountsRow struct {
 func (s *Store) RuleCounts(ctx context.Context, f CountFilter) ([]review.RuleCounts, error) {
 	allTeams, teams := f.teams()
 	var rows []ruleCountsRow
+	// One pass over the window's episodes, index-only (episodes_starts_at, episodes_team_starts_at):
+	// those that start in it count, those carried into it (found by episodes_span) add firing time.
+	// A flap is short, or starts within RefireWindow of the previous episode's end (gap_before, kept
+	// by triggers). The latest episode of each rule is then one index look-up per rule.
 	err := s.read.SelectContext(ctx, &rows, `
-		WITH started AS (
-		    SELECT e.id, e.fingerprint, e.alertname, e.starts_at, e.ends_at, e.silenced
+		WITH w AS (
+		    SELECT e.alertname, e.starts_at, e.ends_at, true AS started, e.silenced,
+		           (e.ends_at IS NOT NULL AND e.ends_at - e.starts_at < make_interval(secs => $6))
+		           OR e.gap_before <= make_interval(secs => $7) AS flap
 		    FROM episodes e
 		    WHERE e.starts_at >= $1 AND e.starts_at < $2
 		      AND ($3 OR e.team = ANY($4::text[]))
 		      AND NOT (e.alertname = ANY($5::text[]))
-		), carried AS (
-		    SELECT e.id, e.alertname, e.starts_at, e.ends_at
+		    UNION ALL
+		    SELECT e.alertname, e.starts_at, e.ends_at, false, false, false
 		    FROM episodes e
-		    WHERE coalesce(e.ends_at, 'infinity'::timestamptz) > $1 AND e.starts_at < $1
+		    WHERE tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '()') @> $1::timestamptz
 		      AND ($3 OR e.team = ANY($4::text[]))
 		      AND NOT (e.alertname = ANY($5::text[]))
 		), counted AS (
-		    SELECT s.alertname,
-		           count(*) AS fires,
-		           count(*) FILTER (WHERE (s.ends_at IS NOT NULL AND s.ends_at - s.starts_at < make_interval(secs => $6))
-		                               OR (p.ends_at IS NOT NULL AND s.starts_at >= p.ends_at
-		                                   AND s.starts_at - p.ends_at <= make_interval(secs => $7))) AS flaps,
-		           count(*) FILTER (WHERE s.silenced) AS silenced
-		    FROM started s
-		    LEFT JOIN LATERAL (
-		        SELECT p.ends_at
-		        FROM episodes p
-		        WHERE p.fingerprint = s.fingerprint AND p.starts_at < s.starts_at
-		        ORDER BY p.starts_at DESC
-		        LIMIT 1
-		    ) p ON true
-		    GROUP BY s.alertname
-		), firing AS (
-		    SELECT r.alertname,
-		           sum(extract(epoch FROM greatest(least(coalesce(r.ends_at, $8), $2) - greatest(r.starts_at, $1),
+		    SELECT alertname,
+		           count(*) FILTER (WHERE started) AS fires,
+		           count(*) FILTER (WHERE flap) AS flaps,
+		           count(*) FILTER (WHERE silenced) AS silenced,
+		           sum(extract(epoch FROM greatest(least(coalesce(ends_at, $8), $2) - greatest(starts_at, $1),
 		                                           interval '0'))) AS firing_seconds,
-		           (array_agg(r.id ORDER BY r.starts_at DESC, r.id DESC))[1] AS latest_id
-		    FROM (SELECT id, alertname, starts_at, ends_at FROM started
-		          UNION ALL
-		          SELECT id, alertname, starts_at, ends_at FROM carried) r
-		    GROUP BY r.alertname
+		           max(starts_at) AS latest_start
+		    FROM w
+		    GROUP BY alertname
 		)
-		SELECT f.alertname, l.team, coalesce(c.fires, 0) AS fires, coalesce(c.flaps, 0) AS flaps,
-		       coalesce(c.silenced, 0) AS silenced, f.firing_seconds::float8 AS firing_seconds,
+		SELECT c.alertname, l.team, c.fires, c.flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
 		       l.labels, l.annotations, l.generator_url
-		FROM firing f
-		LEFT JOIN counted c ON c.alertname = f.alertname
-		JOIN episodes l ON l.id = f.latest_id
-		ORDER BY f.alertname`,
+		FROM counted c
+		CROSS JOIN LATERAL (
+		    SELECT l.team, l.labels, l.annotations, l.generator_url
+		    FROM episodes l
+		    WHERE l.alertname = c.alertname AND l.starts_at = c.latest_start
+		      AND ($3 OR l.team = ANY($4::text[]))
+		      AND (l.starts_at >= $1 OR coalesce(l.ends_at, 'infinity'::timestamptz) > $1)
+		    ORDER BY l.id DESC
+		    LIMIT 1
+		) l
+		ORDER BY c.alertname`,
 		f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now)
 	if err != nil {
 		return nil, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
@@ -132,23 +129,16 @@ func (s *Store) Pages(ctx context.Context, f CountFilter) ([]review.Page, error)
 	}
 	allTeams, teams := f.teams()
 	var rows []pageRow
+	// receiver_episodes carries each first notification's receipt time (firing ones only), team and
+	// rule (0071): one index range, no join.
 	err := s.read.SelectContext(ctx, &rows, `
-		SELECT DISTINCT n.id AS notification_id, e.alertname, e.team, n.received_at
-		FROM notifications n
-		-- OFFSET 0 keeps this a per-notification index lookup: flattened into a join, the planner
-		-- hashes the whole receiver_episodes table instead (4x slower on a year of history).
-		CROSS JOIN LATERAL (
-		    SELECT r.episode_id
-		    FROM receiver_episodes r
-		    WHERE r.first_notification_id = n.id AND r.receiver = n.receiver
-		    OFFSET 0
-		) r
-		JOIN episodes e ON e.id = r.episode_id
-		WHERE n.received_at >= $1 AND n.received_at < $2
-		  AND n.status = 'firing' AND n.receiver = ANY($3::text[])
-		  AND ($4 OR e.team = ANY($5::text[]))
-		  AND NOT (e.alertname = ANY($6::text[]))
-		ORDER BY n.received_at, n.id, e.alertname, e.team`,
+		SELECT DISTINCT r.first_notification_id AS notification_id, r.alertname, r.team, r.received_at
+		FROM receiver_episodes r
+		WHERE r.received_at >= $1 AND r.received_at < $2
+		  AND r.receiver = ANY($3::text[])
+		  AND ($4 OR r.team = ANY($5::text[]))
+		  AND NOT (r.alertname = ANY($6::text[]))
+		ORDER BY r.received_at, r.first_notification_id, r.alertname, r.team`,
 		f.From, f.To, pq.Array(f.PagingReceivers), allTeams, teams, f.ignore())
 	if err != nil {
 		return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))

@@ -216,18 +216,22 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 	}
 	err = tx.GetContext(ctx, &res.NewEpisodes, `
 		WITH up AS (
-		    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key)
-		    SELECT $1, e, $2, $3, $4 FROM unnest($5::bigint[]) AS e
+		    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key,
+		                                   team, alertname, received_at)
+		    SELECT $1, e.id, $2, $3, $4, e.team, e.alertname, $6
+		    FROM unnest($5::bigint[]) AS u(id)
+		    JOIN episodes e ON e.id = u.id
 		    ON CONFLICT (receiver, episode_id) DO UPDATE
 		    SET first_notification_id = EXCLUDED.first_notification_id,
 		        first_sent_at = EXCLUDED.first_sent_at,
-		        first_dedup_key = EXCLUDED.first_dedup_key
+		        first_dedup_key = EXCLUDED.first_dedup_key,
+		        received_at = EXCLUDED.received_at
 		    WHERE (EXCLUDED.first_sent_at, EXCLUDED.first_dedup_key)
 		        < (receiver_episodes.first_sent_at, receiver_episodes.first_dedup_key)
 		    RETURNING 1
 		)
 		SELECT count(*) FROM up`,
-		n.Receiver, row.ID, sentAt, key, int64s(firing))
+		n.Receiver, row.ID, sentAt, key, int64s(firing), n.ReceivedAt)
 	if err != nil {
 		return res, fmt.Errorf("recording first notifications: %w", err)
 	}

@@ -32,10 +32,34 @@ type runbookLink struct {
 	Live      bool      `db:"live"`
 }
 
+// episodeLinksLive reads the episodes' side of runbookLinks from every episode, to tell which
+// links were live (fired) in the query's window.
+const episodeLinksLive = `
+		    SELECT e.alertname, nullif(btrim(e.annotations ->> n.name), '') AS url,
+		           min(e.starts_at) AS seen, bool_or(e.starts_at >= $3 AND e.starts_at < $4) AS live
+		    FROM episodes e
+		    CROSS JOIN names n
+		    GROUP BY 1, 2`
+
+// episodeLinksSeen reads it from the distinct annotation sets of each rule (0072), a few rows per
+// rule instead of every episode, for callers that only need the links and when each was first seen.
+const episodeLinksSeen = `
+		    SELECT s.alertname, nullif(btrim(s.annotations ->> n.name), '') AS url,
+		           min(s.first_start) AS seen, false AS live
+		    FROM alert_annotation_sets s
+		    CROSS JOIN names n
+		    GROUP BY 1, 2`
+
 // runbookLinks reads which alerts point to which runbook URLs from the annotations of alert rules
 // and of episodes. An alert whose rule and episodes carry none of the annotations has one link
-// with an empty URL.
-func runbookLinks(ctx context.Context, db sqlx.QueryerContext, q RunbookQuery) ([]runbookLink, error) {
+// with an empty URL. Live is only set when live is asked for (it costs a read of every episode).
+func runbookLinks(ctx context.Context, db sqlx.QueryerContext, q RunbookQuery, live bool) ([]runbookLink, error) {
+	episodeLinks := episodeLinksSeen
+	args := []any{pq.Array(q.Annotations), pq.Array(nonNil(q.Ignore))}
+	if live {
+		episodeLinks = episodeLinksLive
+		args = append(args, q.From, q.To)
+	}
 	var links []runbookLink
 	err := sqlx.SelectContext(ctx, db, &links, `
 		WITH names AS (
@@ -45,19 +69,14 @@ func runbookLinks(ctx context.Context, db sqlx.QueryerContext, q RunbookQuery) (
 		           r.first_seen AS seen, r.gone_at IS NULL AS live
 		    FROM alert_rules r
 		    CROSS JOIN names n
-		    UNION ALL
-		    SELECT e.alertname, nullif(btrim(e.annotations ->> n.name), '') AS url,
-		           min(e.starts_at) AS seen, bool_or(e.starts_at >= $3 AND e.starts_at < $4) AS live
-		    FROM episodes e
-		    CROSS JOIN names n
-		    GROUP BY 1, 2
+		    UNION ALL`+episodeLinks+`
 		)
 		SELECT alertname, coalesce(url, '') AS url, min(seen) AS first_seen, bool_or(live) AS live
 		FROM links
 		WHERE NOT (alertname = ANY($2::text[]))
 		GROUP BY 1, 2
 		ORDER BY 1, 2`,
-		pq.Array(q.Annotations), pq.Array(nonNil(q.Ignore)), q.From, q.To)
+		args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading runbook links from annotations: %w", err)
 	}
@@ -159,7 +178,7 @@ func alertFires(ctx context.Context, db sqlx.QueryerContext, from, to time.Time,
 // plus one entry with an empty URL for each live alert that has no runbook. Status and risk are
 // left to review.RankRunbooks.
 func (s *Store) Runbooks(ctx context.Context, q RunbookQuery) ([]review.RankedRunbook, error) {
-	links, err := runbookLinks(ctx, s.read, q)
+	links, err := runbookLinks(ctx, s.read, q, true)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -214,7 +233,7 @@ func (s *Store) RunbookAgendaRows(ctx context.Context, q RunbookQuery) ([]review
 	if err != nil {
 		return nil, classify(err)
 	}
-	links, err := runbookLinks(ctx, s.read, q)
+	links, err := runbookLinks(ctx, s.read, q, false)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -242,7 +261,7 @@ func (s *Store) RunbookAgendaRows(ctx context.Context, q RunbookQuery) ([]review
 // RunbookURLs returns every runbook URL alerts point to, with when it was first seen, for the
 // checker.
 func (s *Store) RunbookURLs(ctx context.Context, q RunbookQuery) (map[string]review.RunbookState, error) {
-	links, err := runbookLinks(ctx, s.read, q)
+	links, err := runbookLinks(ctx, s.read, q, false)
 	if err != nil {
 		return nil, classify(err)
 	}

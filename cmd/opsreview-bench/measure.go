@@ -140,8 +140,17 @@ func measure(ctx context.Context, o options, dbURL string) error {
 	}
 	defer st.Close()
 	// A data set generated before a new migration gets it here, as `serve` would at start.
-	if _, err := st.Migrate(ctx); err != nil {
+	applied, err := st.Migrate(ctx)
+	if err != nil {
 		return err
+	}
+	if len(applied) > 0 {
+		// A backfill rewrote rows: on a live database autovacuum would now reset the visibility map
+		// (index-only scans) and the statistics; do it before measuring.
+		fmt.Fprintf(o.log, "applied migrations %v; vacuuming\n", applied)
+		if _, err := st.DB().ExecContext(ctx, `VACUUM (ANALYZE)`); err != nil {
+			return fmt.Errorf("vacuuming after migrations: %w", err)
+		}
 	}
 	cfg, err := benchConfig(o.scale, dbURL)
 	if err != nil {
