@@ -101,7 +101,10 @@ func benchPages(ctx context.Context, st *store.Store) ([]page, error) {
 // measurePages drives the Fiber app in-process: one warm-up, then runs sequential requests per page.
 func measurePages(ctx context.Context, o options, st *store.Store, cfg *config.Config, pages []page) (map[string]stats, error) {
 	srv, err := server.New(server.Options{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry(), Now: func() time.Time { return benchNow }})
+		Registry: prometheus.NewRegistry(), Now: func() time.Time { return benchNow },
+		// Every run builds its page: a cached page costs one data-version read, which is not what
+		// the targets are about.
+		PageCacheTTL: -1})
 	if err != nil {
 		return nil, fmt.Errorf("building the server: %w", err)
 	}
