@@ -29,33 +29,48 @@ var ErrUnavailable = errors.New("database unavailable")
 type Store struct {
 	db   *sqlx.DB
 	read *sqlx.DB
+	// replica: read is a read replica (database.read_url). Without one, read is a second, smaller
+	// pool on the primary, so page loads and the TV never queue behind a burst of webhook
+	// transactions for a connection.
+	replica bool
 	// groups serialises the deliveries of one notification group in this process (notifications.go).
 	groups *keyedLock // shared by Primary views
 }
 
+// Pool sizes per instance: writes (webhook, collectors, forms) and page reads. Three instances on
+// one Postgres use 3 × (20 + 8) connections, under Postgres's default max_connections of 100.
+const (
+	writePoolSize = 20
+	readPoolSize  = 8
+)
+
 // Open connects to Postgres (and to a read replica when readURL is set) and checks the connection.
 func Open(ctx context.Context, url, readURL string) (*Store, error) {
-	db, err := connect(ctx, url)
+	db, err := connect(ctx, url, writePoolSize)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, read: db, groups: &keyedLock{}}
+	s := &Store{db: db, groups: &keyedLock{}}
 	if readURL != "" {
-		if s.read, err = connect(ctx, readURL); err != nil {
+		if s.read, err = connect(ctx, readURL, writePoolSize); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("read replica: %w", err)
 		}
+		s.replica = true
+	} else if s.read, err = connect(ctx, url, readPoolSize); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
-func connect(ctx context.Context, dsn string) (*sqlx.DB, error) {
+func connect(ctx context.Context, dsn string, size int) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", hidePassword(err, dsn))
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size / 2)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

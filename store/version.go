@@ -9,8 +9,8 @@ import (
 // and a page its author loads right after, read what was just written even while a replica lags.
 // Without a replica it is the store itself.
 func (s *Store) Primary() *Store {
-	if s.read == s.db {
-		return s
+	if !s.replica {
+		return s // the read pool is on the primary too
 	}
 	p := *s
 	p.read = p.db
@@ -18,7 +18,7 @@ func (s *Store) Primary() *Store {
 }
 
 // HasReplica reports whether reads go to a read replica (database.read_url).
-func (s *Store) HasReplica() bool { return s.read != s.db }
+func (s *Store) HasReplica() bool { return s.replica }
 
 // DataVersion returns the data version as the read pool sees it: a number that grows with every
 // committed write to anything a page shows (migration 0080's triggers), whichever instance wrote
