@@ -34,8 +34,9 @@ type activeAtFunc func(t time.Time) (int64, bool)
 
 // splitFiringActive is splitFiring with the alert's ActiveAt: where ActiveAt is known on both sides
 // of two consecutive samples it alone decides. The same ActiveAt across a gap (a Prometheus restart
-// that restored the alert's state) is one run; a different ActiveAt is a new activation, so a new
-// run even without a gap. Where it is unknown (rules without ALERTS_FOR_STATE, remote engines) the
+// that restored the alert's state) is one run; an ActiveAt after the previous firing sample is a new
+// activation (a restart that dropped the alert back to pending, a quick re-fire), so a new run even
+// without a gap. Where it is unknown (rules without ALERTS_FOR_STATE, remote engines) the
 // gap decides, as in splitFiring.
 func splitFiringActive(ts []time.Time, eval time.Duration, chunkEnd time.Time, activeAt activeAtFunc) []firing {
 	if len(ts) == 0 {
@@ -50,7 +51,10 @@ func splitFiringActive(ts []time.Time, eval time.Duration, chunkEnd time.Time, a
 			a, okA := activeAt(prev)
 			b, okB := activeAt(t)
 			if okA && okB {
-				return a != b
+				// A new activation began after the alert was last seen firing. An ActiveAt at or
+				// before that is the same activation: restored after a restart, or told by another
+				// replica (a deduplicating engine) that activated it an evaluation apart.
+				return b != a && b > prev.Unix()
 			}
 		}
 		return t.Sub(prev) > maxGap

@@ -161,6 +161,8 @@ func TestSplitFiringActive(t *testing.T) {
 			at(0, 5, 10, 60, 65), every(0, 10, 5, -10), 70, []run{{0, 10, false, 15}, {60, 65, true, 0}}},
 		{"an ALERTS_FOR_STATE sample too old to speak for the firing one: the gap decides",
 			at(0, 5, 10, 60, 65), cat(every(0, 10, 5, -10), every(40, 40, 5, -10)), 70, []run{{0, 10, false, 15}, {60, 65, true, 0}}},
+		{"another replica's ActiveAt, an evaluation apart, is the same activation",
+			at(0, 5, 10, 15, 20), cat(every(0, 10, 5, 0), every(15, 20, 5, 3)), 25, []run{{0, 20, true, 0}}},
 		{"a missed evaluation with the same ActiveAt stays one run",
 			at(0, 5, 15, 20), every(0, 20, 5, 0), 25, []run{{0, 20, true, 0}}},
 	}

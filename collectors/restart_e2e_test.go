@@ -40,8 +40,9 @@ type activation struct {
 }
 
 // promActivations reads Prometheus's own history of the alert: the ActiveAt of each of its firing
-// samples (ALERTS_FOR_STATE at the same evaluation), one activation per distinct ActiveAt.
-func promActivations(ctx context.Context, promAPI v1.API) ([]activation, error) {
+// samples (ALERTS_FOR_STATE at the same evaluation), one activation per distinct ActiveAt; and the
+// longest gap between two firing samples.
+func promActivations(ctx context.Context, promAPI v1.API) ([]activation, time.Duration, error) {
 	now := time.Now()
 	read := func(q string) (model.Matrix, error) {
 		v, _, _, err := promAPI.Query(ctx, q, now)
@@ -52,24 +53,28 @@ func promActivations(ctx context.Context, promAPI v1.API) ([]activation, error) 
 	}
 	firing, err := read(`ALERTS{alertstate="firing",alertname="HighErrorRatio"}[10m]`)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	forState, err := read(`ALERTS_FOR_STATE{alertname="HighErrorRatio"}[10m]`)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(firing) != 1 || len(forState) != 1 {
-		return nil, fmt.Errorf("%d firing and %d ALERTS_FOR_STATE series", len(firing), len(forState))
+		return nil, 0, fmt.Errorf("%d firing and %d ALERTS_FOR_STATE series", len(firing), len(forState))
 	}
 	activeAt := map[model.Time]int64{}
 	for _, v := range forState[0].Values {
 		activeAt[v.Timestamp] = int64(v.Value)
 	}
 	var out []activation
-	for _, v := range firing[0].Values {
+	var gap time.Duration
+	for i, v := range firing[0].Values {
 		a, ok := activeAt[v.Timestamp]
 		if !ok {
-			return nil, fmt.Errorf("firing sample at %v without ALERTS_FOR_STATE", v.Timestamp.Time())
+			return nil, 0, fmt.Errorf("firing sample at %v without ALERTS_FOR_STATE", v.Timestamp.Time())
+		}
+		if i > 0 {
+			gap = max(gap, v.Timestamp.Sub(firing[0].Values[i-1].Timestamp))
 		}
 		t := v.Timestamp.Time().UTC()
 		if n := len(out); n > 0 && out[n-1].activeAt == a {
@@ -78,7 +83,7 @@ func promActivations(ctx context.Context, promAPI v1.API) ([]activation, error) 
 		}
 		out = append(out, activation{activeAt: a, firstFire: t, lastFire: t})
 	}
-	return out, nil
+	return out, gap, nil
 }
 
 func TestE2EPrometheusRestartKeepsAFiringAlertOneEpisode(t *testing.T) {
@@ -138,9 +143,10 @@ func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) {
 	// Until Prometheus fires again after the restart and the collector has read past that, then
 	// until the stored episodes are Prometheus's activations.
 	var truth []activation
+	var gap time.Duration
 	until(ctx, t, "the stored episodes equal Prometheus's activations", collect, func() (bool, string) {
 		var err error
-		truth, err = promActivations(ctx, promAPI)
+		truth, gap, err = promActivations(ctx, promAPI)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -182,6 +188,6 @@ func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) {
 	if !kept {
 		t.Fatalf("the episode stored before the restart was replaced: before %+v, now %+v", before, episodes(t, st))
 	}
-	t.Logf("outage %s; %d activation(s) in Prometheus, as many episodes stored %s after the restart",
-		restarted.Sub(stopped).Round(100*time.Millisecond), len(truth), time.Since(restarted).Round(100*time.Millisecond))
+	t.Logf("stopped to ready again %s, no firing sample for %s; %d activation(s) in Prometheus, as many episodes stored %s after it was ready",
+		restarted.Sub(stopped).Round(100*time.Millisecond), gap, len(truth), time.Since(restarted).Round(100*time.Millisecond))
 }
