@@ -118,6 +118,9 @@ func (p *Prometheus) Stop() { p.p.stop() }
 // readiness as StartPrometheus. Stop, a wait, then Start is a Prometheus outage.
 func (p *Prometheus) Start() {
 	p.p.tb.Helper()
+	if p.p.cmd != nil {
+		p.p.tb.Fatal("upstreamtest: Prometheus.Start while it runs (Stop it first, or Restart)")
+	}
 	p.p.start(true)
 }
 
