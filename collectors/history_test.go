@@ -33,7 +33,7 @@ func TestHistoryReportsFromFixture(t *testing.T) {
 		cfg:   testConfig("", "")}
 	end := time.Unix(fixtureLastSample+5, 0)
 	observed := end.Add(time.Minute)
-	reports := historyReports(m, src, end.Add(-time.Hour), end, observed)
+	reports := historyReports(m, nil, src, end.Add(-time.Hour), end, observed)
 
 	type run struct {
 		start, end int // seconds after 1795460000; end -1: open
@@ -67,7 +67,7 @@ func TestHistoryReportsFromFixture(t *testing.T) {
 	}
 
 	// Read from a window that begins just before the last run: it may have started earlier.
-	for _, r := range historyReports(m, src, time.Unix(1795460060, 0), end, observed) {
+	for _, r := range historyReports(m, nil, src, time.Unix(1795460060, 0), end, observed) {
 		if r.Firing() && !r.Continues {
 			t.Fatalf("a run at the window's beginning continues: %+v", r)
 		}
@@ -75,7 +75,7 @@ func TestHistoryReportsFromFixture(t *testing.T) {
 
 	// A label the series has wins over an external label of the same name.
 	src.ext = map[string]string{"env": "rt", "team": "other"}
-	for _, r := range historyReports(m, src, end.Add(-time.Hour), end, observed) {
+	for _, r := range historyReports(m, nil, src, end.Add(-time.Hour), end, observed) {
 		if r.Labels["team"] != "payments" {
 			t.Fatalf("external label overrode the alert's: %v", r.Labels)
 		}
@@ -116,4 +116,71 @@ type syntheticSeries struct {
 	labels   map[string]string
 	from, to time.Time
 	step     time.Duration
+}
+
+// TestHistoryReportsJoinARestartByActiveAt reads ALERTS and ALERTS_FOR_STATE as a Prometheus
+// restart leaves them: a gap in both, then samples again. The same ActiveAt on both sides is one
+// report; a new ActiveAt (the alert went back to pending) is two; the series of another alert
+// (other labels) says nothing about this one.
+func TestHistoryReportsJoinARestartByActiveAt(t *testing.T) {
+	t0 := time.Unix(1795460000, 0).UTC()
+	sec := func(s int) model.Time {
+		return model.TimeFromUnixNano(t0.Add(time.Duration(s) * time.Second).UnixNano())
+	}
+	series := func(name string, labels model.Metric, value func(int) float64, secs ...int) *model.SampleStream {
+		s := &model.SampleStream{Metric: model.Metric{"__name__": model.LabelValue(name)}}
+		for k, v := range labels {
+			s.Metric[k] = v
+		}
+		if name == "ALERTS" {
+			s.Metric["alertstate"] = "firing"
+		}
+		for _, x := range secs {
+			s.Values = append(s.Values, model.SamplePair{Timestamp: sec(x), Value: model.SampleValue(value(x))})
+		}
+		return s
+	}
+	one := func(int) float64 { return 1 }
+	activeAt := func(before, after int) func(int) float64 {
+		return func(x int) float64 {
+			if x < 30 {
+				return float64(t0.Unix()) + float64(before)
+			}
+			return float64(t0.Unix()) + float64(after)
+		}
+	}
+	alert := model.Metric{"alertname": "HighErrorRatio", "instance": "a"}
+	other := model.Metric{"alertname": "HighErrorRatio", "instance": "b"}
+	firing := []int{0, 5, 10, 40, 45, 50}
+	src := historySource{name: "prom", ext: map[string]string{"env": "rt"}, evals: map[string]time.Duration{"HighErrorRatio": 5 * time.Second}}
+	end := t0.Add(52 * time.Second)
+	cases := []struct {
+		name     string
+		forState model.Matrix
+		want     string // runs as start-end seconds, end "open"
+	}{
+		{"no ALERTS_FOR_STATE", nil, "[0-15 40-open]"},
+		{"restored: same ActiveAt", model.Matrix{series("ALERTS_FOR_STATE", alert, activeAt(-10, -10), firing...)}, "[0-open]"},
+		{"back to pending: new ActiveAt", model.Matrix{series("ALERTS_FOR_STATE", alert, activeAt(-10, 35), append([]int{35}, firing...)...)}, "[0-15 40-open]"},
+		{"only another alert's ALERTS_FOR_STATE", model.Matrix{series("ALERTS_FOR_STATE", other, activeAt(-10, -10), firing...)}, "[0-15 40-open]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := model.Matrix{series("ALERTS", alert, one, firing...)}
+			var got []string
+			for _, r := range historyReports(m, indexForState(c.forState), src, t0.Add(-time.Hour), end, end) {
+				e := "open"
+				if !r.Firing() {
+					e = fmt.Sprint(r.EndsAt.Sub(t0).Seconds())
+				}
+				if r.Labels["env"] != "rt" {
+					t.Fatalf("external label missing: %v", r.Labels)
+				}
+				got = append(got, fmt.Sprintf("%v-%s", r.StartsAt.Sub(t0).Seconds(), e))
+			}
+			if fmt.Sprint(got) != c.want {
+				t.Fatalf("runs %v, want %s", got, c.want)
+			}
+		})
+	}
 }

@@ -75,20 +75,37 @@ func (p *prometheusCollector) Timeout() time.Duration { return p.src.Timeout.D()
 func (p *prometheusCollector) ClockSkew() (time.Duration, bool) { return p.clock.Offset() }
 
 // Collect syncs the rules, then the history. A rules failure does not stop the history (it
-// falls back to stored rules); unknown external labels do, since fingerprints would be wrong.
+// falls back to stored rules); unknown external labels do, since fingerprints would be wrong, and
+// so does a Prometheus that has just started and not yet restored its alerts' state.
 func (p *prometheusCollector) Collect(ctx context.Context) error {
 	var errs []error
-	if err := p.syncRules(ctx); err != nil {
+	rules, err := p.syncRules(ctx)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	ext, err := p.externalLabels(ctx)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
+	if start, ok := p.startTime(ctx); ok && restoring(start, p.clock.Now(), rules) {
+		// The watermark stays: the next run reads again from before the restart.
+		p.log.Info("Prometheus restarted and is restoring alert state; ALERTS history waits", "started", start)
+		return errors.Join(errs...)
+	}
 	if err := p.collectHistory(ctx, ext); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// startTime returns when the Prometheus process started (/api/v1/status/runtimeinfo); false when
+// the source does not say (remote engines without the endpoint).
+func (p *prometheusCollector) startTime(ctx context.Context) (time.Time, bool) {
+	info, err := p.api.Runtimeinfo(ctx)
+	if err != nil || info.StartTime.IsZero() {
+		return time.Time{}, false
+	}
+	return info.StartTime, true
 }
 
 // alertRulesOnly asks the rules endpoint for alerting rules only (type=alert), which

@@ -86,26 +86,42 @@ func (p *prometheusCollector) evalIntervals(ctx context.Context) (map[string]tim
 }
 
 // readChunk queries the raw samples of one chunk (an instant query of a range selector, so no
-// step hides a short episode) and turns them into reports.
+// step hides a short episode) of ALERTS{alertstate="firing"} and of ALERTS_FOR_STATE (the alert's
+// ActiveAt, which tells a restart that restored the alert from a resolve and a new activation),
+// and turns them into reports. Either query failing or warning fails the chunk.
 func (p *prometheusCollector) readChunk(ctx context.Context, ch chunk, overlap time.Duration, ext map[string]string,
 	evals map[string]time.Duration, observed time.Time) ([]review.AlertReport, error) {
 	rng := int64(math.Ceil((ch.to.Sub(ch.from) + overlap).Seconds()))
-	q := fmt.Sprintf(`ALERTS{alertstate="firing"}[%ds]`, rng)
-	val, warnings, _, err := p.api.Query(ctx, q, ch.to)
+	m, err := p.queryMatrix(ctx, fmt.Sprintf(`ALERTS{alertstate="firing"}[%ds]`, rng), ch.to)
+	if err != nil {
+		return nil, err
+	}
+	var forState model.Matrix
+	if len(m) > 0 {
+		if forState, err = p.queryMatrix(ctx, fmt.Sprintf(`ALERTS_FOR_STATE[%ds]`, rng), ch.to); err != nil {
+			return nil, err
+		}
+	}
+	src := historySource{name: p.src.Name, ext: ext, evals: evals, cfg: p.cfg}
+	return historyReports(m, indexForState(forState), src, ch.to.Add(-time.Duration(rng)*time.Second), ch.to, observed), nil
+}
+
+// queryMatrix runs an instant query that must answer a matrix, without warnings.
+func (p *prometheusCollector) queryMatrix(ctx context.Context, q string, at time.Time) (model.Matrix, error) {
+	val, warnings, _, err := p.api.Query(ctx, q, at)
 	if err != nil {
 		return nil, err
 	}
 	if len(warnings) > 0 {
 		// A partial answer (e.g. Thanos with a store down) would end episodes that went on.
-		p.log.Warn("ALERTS query returned warnings; not advancing", "warnings", []string(warnings), "at", ch.to)
-		return nil, fmt.Errorf("query returned warnings: %s", strings.Join(warnings, "; "))
+		p.log.Warn("ALERTS query returned warnings; not advancing", "query", q, "warnings", []string(warnings), "at", at)
+		return nil, fmt.Errorf("query %s returned warnings: %s", q, strings.Join(warnings, "; "))
 	}
 	m, ok := val.(model.Matrix)
 	if !ok {
-		return nil, fmt.Errorf("query returned a %s, want a matrix", val.Type())
+		return nil, fmt.Errorf("query %s returned a %s, want a matrix", q, val.Type())
 	}
-	src := historySource{name: p.src.Name, ext: ext, evals: evals, cfg: p.cfg}
-	return historyReports(m, src, ch.to.Add(-time.Duration(rng)*time.Second), ch.to, observed), nil
+	return m, nil
 }
 
 // historySource is what turning ALERTS series into reports needs to know about their source.
@@ -117,9 +133,10 @@ type historySource struct {
 }
 
 // historyReports turns ALERTS series read over the window (begin, end] into one report per firing
-// run. A run that starts at the window's beginning may have been firing before it: it is marked
+// run; forState (ALERTS_FOR_STATE of the same window, possibly empty) joins runs a gap split
+// while the alert kept its ActiveAt and parts runs of different activations. A run that starts at the window's beginning may have been firing before it: it is marked
 // Continues, so that it joins the stored episode instead of looking like a new start.
-func historyReports(m model.Matrix, src historySource, begin, end, observed time.Time) []review.AlertReport {
+func historyReports(m model.Matrix, forState forStateIndex, src historySource, begin, end, observed time.Time) []review.AlertReport {
 	var out []review.AlertReport
 	for _, s := range m {
 		labels := make(map[string]string, len(s.Metric)+len(src.ext))
@@ -139,6 +156,12 @@ func historyReports(m model.Matrix, src historySource, begin, end, observed time
 		for k, v := range labels {
 			ls[model.LabelName(k)] = model.LabelValue(v)
 		}
+		own := make(model.LabelSet, len(s.Metric)) // the series' labels as ALERTS_FOR_STATE has them
+		for k, v := range s.Metric {
+			if k != model.MetricNameLabel && k != "alertstate" {
+				own[k] = v
+			}
+		}
 		ts := make([]time.Time, len(s.Values))
 		for i, v := range s.Values {
 			ts[i] = v.Timestamp.Time().UTC()
@@ -155,7 +178,7 @@ func historyReports(m model.Matrix, src historySource, begin, end, observed time
 		if eval <= 0 {
 			eval = defaultEvalInterval
 		}
-		for _, f := range splitFiring(ts, eval, end) {
+		for _, f := range splitFiringActive(ts, eval, end, forState.lookup(own.Fingerprint(), 2*eval)) {
 			r := review.AlertReport{
 				Fingerprint: uint64(ls.Fingerprint()), Labels: labels, StartsAt: f.first, ObservedAt: observed,
 				Road: review.RoadPrometheus, Source: src.name, Team: team,

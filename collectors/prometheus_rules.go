@@ -15,16 +15,49 @@ import (
 )
 
 // syncRules reads /api/v1/rules?type=alert and stores the source's whole alert-rule inventory.
-func (p *prometheusCollector) syncRules(ctx context.Context) error {
+// It returns the answer (for the rules' last evaluations) even when storing it failed.
+func (p *prometheusCollector) syncRules(ctx context.Context) (*v1.RulesResult, error) {
 	res, err := p.api.Rules(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("reading alert rules: %w", err)
+		return nil, fmt.Errorf("reading alert rules: %w", err)
 	}
 	rules := alertRules(p.src.Name, res)
 	if err := p.st.UpsertRules(ctx, p.src.Name, rules, p.now().UTC()); err != nil {
-		return fmt.Errorf("storing alert rules: %w", err)
+		return &res, fmt.Errorf("storing alert rules: %w", err)
 	}
-	return nil
+	return &res, nil
+}
+
+// maxRestoreHold bounds how long after a Prometheus start the history waits for its rules to
+// restore their alerts' state: a slow rule group must not stall the history for hours.
+const maxRestoreHold = minHistoryOverlap
+
+// restoreEvaluations is how many evaluation intervals after its start Prometheus needs before the
+// ALERTS samples of an alert that was firing flow again: it writes none until the group has
+// restored the alerts' ActiveAt from ALERTS_FOR_STATE, after its second evaluation.
+const restoreEvaluations = 3
+
+// restoring reports whether Prometheus, started at start, may still be restoring alert state at
+// now: some alerting rule has not been evaluated restoreEvaluations of its group's intervals after
+// the start (a zero last evaluation: not at all since). Until then a firing alert has no samples
+// after the restart although it goes on, and its run would look resolved.
+func restoring(start, now time.Time, res *v1.RulesResult) bool {
+	if start.IsZero() || res == nil || now.Sub(start) >= maxRestoreHold {
+		return false
+	}
+	for _, g := range res.Groups {
+		interval := time.Duration(g.Interval * float64(time.Second))
+		if interval <= 0 {
+			interval = defaultEvalInterval
+		}
+		need := start.Add(min(restoreEvaluations*interval, maxRestoreHold))
+		for _, r := range g.Rules {
+			if ar, ok := r.(v1.AlertingRule); ok && ar.LastEvaluation.Before(need) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // alertRules turns a rules response into alert rules, in API order; recording rules are skipped.

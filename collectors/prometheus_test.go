@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
 	"github.com/opsreview/opsreview/config"
 	"github.com/opsreview/opsreview/review"
 	"github.com/opsreview/opsreview/store"
@@ -47,6 +49,7 @@ type fakeProm struct {
 	config   int    // status code of /api/v1/status/config (200 by default)
 	warnings string // when set, query answers carry this warning
 	alerts   []byte // the ALERTS answer to queries at or after notBefore (Unix seconds)
+	forState []byte // the ALERTS_FOR_STATE answer to such queries; none when nil
 	// notBefore keeps day chunks before the recorded samples empty.
 	notBefore float64
 	clock     *clock // when set, the Date of every answer: the fake's clock is the test's
@@ -99,7 +102,13 @@ func newFakeProm(t *testing.T, intervalSeconds int) *fakeProm {
 			fmt.Sscan(r.Form.Get("time"), &ts)
 			body := []byte(`{"status":"success","data":{"resultType":"matrix","result":[]}}`)
 			f.mu.Lock()
-			if ts >= f.notBefore {
+			switch {
+			case ts < f.notBefore:
+			case strings.HasPrefix(r.Form.Get("query"), "ALERTS_FOR_STATE"):
+				if f.forState != nil {
+					body = f.forState
+				}
+			default:
 				body = f.alerts
 			}
 			f.mu.Unlock()
@@ -195,9 +204,10 @@ func TestPrometheusCollectorFromFixtures(t *testing.T) {
 	if state.Watermark == nil || !state.Watermark.Equal(wantWM) {
 		t.Fatalf("watermark %v, want %v", state.Watermark, wantWM)
 	}
-	if len(prom.queries) != 1 || !strings.HasPrefix(prom.queries[0], `ALERTS{alertstate="firing"}[`) ||
-		prom.times[0] != fmt.Sprint(fixtureLastSample+5) {
-		t.Fatalf("want one instant query of the range at the chunk end, got %q at %q", prom.queries, prom.times)
+	if len(prom.queries) != 2 || !strings.HasPrefix(prom.queries[0], `ALERTS{alertstate="firing"}[`) ||
+		!strings.HasPrefix(prom.queries[1], `ALERTS_FOR_STATE[`) ||
+		prom.times[0] != fmt.Sprint(fixtureLastSample+5) || prom.times[1] != prom.times[0] {
+		t.Fatalf("want one instant query of each range (ALERTS firing, ALERTS_FOR_STATE) at the chunk end, got %q at %q", prom.queries, prom.times)
 	}
 
 	// The newest run of each alert is open and hashes like Alertmanager's alert; how the older runs
@@ -240,7 +250,7 @@ func TestPrometheusCollectorFromFixtures(t *testing.T) {
 	if e := eps[0]; !e.EndsAt.Equal(time.Unix(fixtureLastSample+5, 0)) || e.EndKind != review.EndBackfill {
 		t.Fatalf("want the end one interval after the last sample, got %+v", e)
 	}
-	if q := prom.queries[1]; q != `ALERTS{alertstate="firing"}[1200s]` {
+	if q := prom.queries[2]; q != `ALERTS{alertstate="firing"}[1200s]` {
 		t.Fatalf("want 10 minutes since the watermark plus a 10 minute overlap, got %s", q)
 	}
 }
@@ -320,11 +330,18 @@ func TestPrometheusCollectorBackfillsByUTCDay(t *testing.T) {
 	if err := r.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// From 18:55 three days ago: three partial-or-whole days before today, then today.
-	if len(prom.times) != 4 {
-		t.Fatalf("want 4 day chunks, got %v", prom.times)
+	// From 18:55 three days ago: three partial-or-whole days before today, then today. Days
+	// without firing samples need no ALERTS_FOR_STATE query.
+	var alertsTimes []string
+	for i, q := range prom.queries {
+		if strings.HasPrefix(q, "ALERTS{") {
+			alertsTimes = append(alertsTimes, prom.times[i])
+		}
 	}
-	for _, ts := range prom.times[:3] {
+	if len(alertsTimes) != 4 || len(prom.queries) != 5 {
+		t.Fatalf("want 4 day chunks and one ALERTS_FOR_STATE query for the day with samples, got %q at %v", prom.queries, prom.times)
+	}
+	for _, ts := range alertsTimes[:3] {
 		var sec int64
 		fmt.Sscan(ts, &sec)
 		if sec%86400 != 0 {
@@ -333,5 +350,40 @@ func TestPrometheusCollectorBackfillsByUTCDay(t *testing.T) {
 	}
 	if len(openEpisodes(t, st)) != 2 {
 		t.Fatalf("want 2 open episodes, got %+v", episodes(t, st))
+	}
+}
+
+func TestRestoringAfterAPrometheusStart(t *testing.T) {
+	start := time.Unix(1795460000, 0).UTC()
+	rules := func(interval float64, lastEval ...time.Time) *v1.RulesResult {
+		g := v1.RuleGroup{Name: "g", Interval: interval}
+		for _, le := range lastEval {
+			g.Rules = append(g.Rules, v1.AlertingRule{Name: "A", LastEvaluation: le})
+		}
+		g.Rules = append(g.Rules, v1.RecordingRule{Name: "r"}) // recording rules do not count
+		return &v1.RulesResult{Groups: []v1.RuleGroup{g}}
+	}
+	s := func(n int) time.Time { return start.Add(time.Duration(n) * time.Second) }
+	cases := []struct {
+		name  string
+		start time.Time
+		now   time.Time
+		rules *v1.RulesResult
+		want  bool
+	}{
+		{"not evaluated since the start", start, s(1), rules(1, time.Time{}), true},
+		{"evaluated twice: not restored yet", start, s(2), rules(1, s(1)), true},
+		{"one rule restored, another not", start, s(5), rules(1, s(4), s(2)), true},
+		{"evaluated three intervals after the start", start, s(4), rules(1, s(3)), false},
+		{"a slow group does not hold the history past the cap", start, s(601), rules(3600, s(1)), false},
+		{"a slow group holds it until then", start, s(599), rules(3600, s(1)), true},
+		{"start unknown (remote engine)", time.Time{}, s(1), rules(1, time.Time{}), false},
+		{"rules unknown", start, s(1), nil, false},
+		{"no alerting rules", start, s(1), rules(1), false},
+	}
+	for _, c := range cases {
+		if got := restoring(c.start, c.now, c.rules); got != c.want {
+			t.Errorf("%s: restoring = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -38,6 +38,8 @@ type PrometheusOptions struct {
 	// before the first start, so that Prometheus holds days of samples at once: e.g. ALERTS
 	// series for a backfill. Samples must be older than the start and in time order per series.
 	History string
+	// Flags are added to the command line, e.g. "--rules.alert.for-grace-period=1s".
+	Flags []string
 }
 
 // Prometheus is a running Prometheus server owned by one test. Its methods
@@ -76,12 +78,12 @@ func StartPrometheus(tb testing.TB, opts PrometheusOptions) *Prometheus {
 		importHistory(tb, dir, storage, opts.History)
 	}
 	args := func(port int) []string {
-		return []string{
+		return append([]string{
 			"--config.file=" + cfgPath,
 			"--storage.tsdb.path=" + storage,
 			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
 			"--web.external-url=http://127.0.0.1:" + strconv.Itoa(port),
-		}
+		}, opts.Flags...)
 	}
 	ready := func(ctx context.Context, base string) error {
 		return prometheusReady(ctx, base, len(opts.Targets), opts.Alertmanagers)
@@ -110,6 +112,17 @@ func importHistory(tb testing.TB, dir, storage, history string) {
 
 // Stop shuts Prometheus down cleanly; its URL then refuses connections.
 func (p *Prometheus) Stop() { p.p.stop() }
+
+// Start starts a stopped Prometheus again on the same port with the same TSDB (so its ALERTS
+// and ALERTS_FOR_STATE series, from which it restores its alerts' state), waiting for the same
+// readiness as StartPrometheus. Stop, a wait, then Start is a Prometheus outage.
+func (p *Prometheus) Start() {
+	p.p.tb.Helper()
+	if p.p.cmd != nil {
+		p.p.tb.Fatal("upstreamtest: Prometheus.Start while it runs (Stop it first, or Restart)")
+	}
+	p.p.start(true)
+}
 
 // Restart stops Prometheus if it runs and starts it again on the same port
 // with the same TSDB, waiting for the same readiness as StartPrometheus.
