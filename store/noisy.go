@@ -159,23 +159,34 @@ func (s *Store) WeeklyFires(ctx context.Context, bounds []time.Time, f CountFilt
 		return out, nil
 	}
 	allTeams, teams := f.teams()
-	bs := make([]*time.Time, len(bounds))
-	for i := range bounds {
-		bs[i] = &bounds[i]
-	}
+	seg := splitDays(bounds)
 	var rows []struct {
 		Alertname string `db:"alertname"`
 		Bucket    int    `db:"bucket"`
 		Fires     int    `db:"fires"`
 	}
+	// Whole UTC days from the daily rollup (0073, summing its delta rows), the partial days at the
+	// bounds from the start-time indexes (index-only, as before).
 	err := s.read.SelectContext(ctx, &rows, `
-		SELECT e.alertname, width_bucket(e.starts_at, $1::timestamptz[]) AS bucket, count(*) AS fires
-		FROM episodes e
-		WHERE e.starts_at >= $2 AND e.starts_at < $3
-		  AND ($4 OR e.team = ANY($5::text[]))
-		  AND NOT (e.alertname = ANY($6::text[]))
-		GROUP BY 1, 2`,
-		tsArray(bs), bounds[0], bounds[len(bounds)-1], allTeams, teams, f.ignore())
+		SELECT alertname, bucket, sum(fires)::bigint AS fires
+		FROM (
+		    SELECT e.alertname, s.bucket, 1 AS fires
+		    FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS s(bucket, from_at, to_at)
+		    JOIN episodes e ON e.starts_at >= s.from_at AND e.starts_at < s.to_at
+		    WHERE ($7 OR e.team = ANY($8::text[]))
+		      AND NOT (e.alertname = ANY($9::text[]))
+		    UNION ALL
+		    SELECT r.alertname, s.bucket, r.fires
+		    FROM unnest($4::int[], $5::date[], $6::date[]) AS s(bucket, from_day, to_day)
+		    JOIN episode_day_fires r ON r.day >= s.from_day AND r.day < s.to_day
+		    WHERE ($7 OR r.team = ANY($8::text[]))
+		      AND NOT (r.alertname = ANY($9::text[]))
+		) c
+		GROUP BY 1, 2
+		HAVING sum(fires) <> 0`,
+		pq.Array(seg.rawBucket), tsArray(seg.rawFrom), tsArray(seg.rawTo),
+		pq.Array(seg.dayBucket), pq.Array(seg.dayFrom), pq.Array(seg.dayTo),
+		allTeams, teams, f.ignore())
 	if err != nil {
 		return nil, classify(fmt.Errorf("counting weekly fires: %w", err))
 	}
