@@ -369,3 +369,54 @@ func TestDailyFiresCheckNoticesAMissingTrigger(t *testing.T) {
 		t.Fatalf("the WeeklyFires check found nothing wrong (%v)", err)
 	}
 }
+
+// TestDailyFiresHaveNoHotRow: two transactions that each add an episode of the same day, team and
+// rule do not wait for each other (the second would fail on its lock timeout if it queued behind
+// the first's uncommitted rollup write), and both count once committed.
+func TestDailyFiresHaveNoHotRow(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
+	insert := `INSERT INTO episodes (fingerprint, alertname, team, labels, starts_at, last_seen_at)
+	           VALUES ($1, 'DiskFull', 'a', '{"alertname": "DiskFull"}', $2, $2)`
+	// Both keys exist as merged rows first, as they would after a compaction.
+	if _, err := s.db.ExecContext(ctx, insert, 1, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompactRollups(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx1, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx1.Rollback()
+	if _, err := tx1.ExecContext(ctx, insert, 2, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx2.Rollback()
+	if _, err := tx2.ExecContext(ctx, `SET LOCAL lock_timeout = '3s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx2.ExecContext(ctx, insert, 3, at.Add(2*time.Minute)); err != nil {
+		t.Fatalf("a second writer of the same day, team and rule waited for the first: %v", err)
+	}
+	if err := tx2.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.WeeklyFires(ctx, []time.Time{at.Truncate(24 * time.Hour), at.Truncate(24 * time.Hour).Add(24 * time.Hour)}, CountFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "map[DiskFull:[3]]" {
+		t.Fatalf("fires of the day: %v, want DiskFull 3", got)
+	}
+	checkRollup(t, s, "after two concurrent writers")
+}
