@@ -7,9 +7,9 @@ import (
 )
 
 // CompactRollups merges the delta rows that triggers appended to episode_day_fires (migration 0073)
-// into one row per (day, team, rule), and returns how many rows it merged away. Reads are exact
-// before and after; compaction only keeps them short and index-only. It does not move the data version: the
-// counts it stores are the same counts.
+// into one row per (day, team, rule), and returns how many rows it rewrote. Reads are exact before
+// and after; compaction only keeps them short and index-only. It does not move the data version:
+// the counts it stores are the same counts.
 func (s *Store) CompactRollups(ctx context.Context) (int64, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
