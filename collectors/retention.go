@@ -20,7 +20,7 @@ const KindRetention = "retention"
 const retentionBatch = 5000
 
 // Retention enforces the configured retention: it deletes history older than it (store.Retention
-// says what goes and what stays). It runs in the collectors' loop, so the source lock makes one
+// says what goes and what stays). Each run first compacts the daily rollups, retention or not. It runs in the collectors' loop, so the source lock makes one
 // instance at a time prune, and its runs show on the sources page like any collector's.
 type Retention struct {
 	keep  time.Duration
@@ -62,8 +62,14 @@ func (r *Retention) Interval() time.Duration { return r.every }
 // Timeout bounds one run; a run cut short keeps its finished batches and the next one goes on.
 func (r *Retention) Timeout() time.Duration { return 30 * time.Minute }
 
-// Collect deletes what ended more than retention ago.
+// Collect merges the daily fires' deltas (store.CompactRollups), then deletes what ended more than
+// retention ago.
 func (r *Retention) Collect(ctx context.Context) error {
+	if merged, err := r.st.CompactRollups(ctx); err != nil {
+		return err
+	} else if merged > 0 {
+		r.log.Debug("compacted the daily fires", "rows", merged)
+	}
 	if r.keep <= 0 {
 		// A configuration that did not go through config.Load (defaults, validation) has no
 		// retention: keep everything rather than read 0 as "delete all history".

@@ -74,6 +74,7 @@ func TestRetentionJobPrunesOnceAcrossInstances(t *testing.T) {
 
 // TestRetentionWithoutASettingKeepsEverything: a configuration built in code, without config.Load's
 // defaults, has retention 0; the job must read that as "nothing configured", not "delete it all".
+// It still compacts the daily fires.
 func TestRetentionWithoutASettingKeepsEverything(t *testing.T) {
 	st, _ := newTestStore(t)
 	ctx := context.Background()
@@ -95,5 +96,20 @@ func TestRetentionWithoutASettingKeepsEverything(t *testing.T) {
 	}
 	if len(eps) != 1 {
 		t.Fatalf("episodes left after a run without retention: %d, want 1", len(eps))
+	}
+	// The run still compacts the daily fires (the trends' rollup), which keep their count.
+	var deltas int
+	if err := st.DB().GetContext(ctx, &deltas, `SELECT count(*) FROM episode_day_fires WHERE delta`); err != nil {
+		t.Fatal(err)
+	}
+	if deltas != 0 {
+		t.Errorf("%d delta rows left in the daily fires after a run", deltas)
+	}
+	weekly, err := st.WeeklyFires(ctx, []time.Time{now.AddDate(0, 0, -7), now}, store.CountFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := weekly["DiskFull"]; len(got) != 1 || got[0] != 1 {
+		t.Errorf("trend after compaction: %v, want [1]", weekly)
 	}
 }

@@ -159,23 +159,37 @@ func (s *Store) WeeklyFires(ctx context.Context, bounds []time.Time, f CountFilt
 		return out, nil
 	}
 	allTeams, teams := f.teams()
-	bs := make([]*time.Time, len(bounds))
-	for i := range bounds {
-		bs[i] = &bounds[i]
-	}
+	seg := splitDays(bounds)
 	var rows []struct {
 		Alertname string `db:"alertname"`
 		Bucket    int    `db:"bucket"`
 		Fires     int    `db:"fires"`
 	}
+	// Whole UTC days from the daily rollup (0073, summing its delta rows); at each bound not on UTC
+	// midnight, at most 12 hours from the start-time indexes (index-only), see splitDays.
 	err := s.read.SelectContext(ctx, &rows, `
-		SELECT e.alertname, width_bucket(e.starts_at, $1::timestamptz[]) AS bucket, count(*) AS fires
-		FROM episodes e
-		WHERE e.starts_at >= $2 AND e.starts_at < $3
-		  AND ($4 OR e.team = ANY($5::text[]))
-		  AND NOT (e.alertname = ANY($6::text[]))
-		GROUP BY 1, 2`,
-		tsArray(bs), bounds[0], bounds[len(bounds)-1], allTeams, teams, f.ignore())
+		SELECT alertname, bucket, sum(fires)::bigint AS fires
+		FROM (
+		    SELECT e.alertname, v.bucket, v.sign AS fires
+		    FROM unnest($1::timestamptz[], $2::timestamptz[], $3::int[], $4::int[], $5::int[], $6::int[])
+		         AS s(from_at, to_at, bucket1, sign1, bucket2, sign2)
+		    JOIN episodes e ON e.starts_at >= s.from_at AND e.starts_at < s.to_at
+		    CROSS JOIN LATERAL (VALUES (s.bucket1, s.sign1), (s.bucket2, s.sign2)) AS v(bucket, sign)
+		    WHERE v.bucket > 0
+		      AND ($10 OR e.team = ANY($11::text[]))
+		      AND NOT (e.alertname = ANY($12::text[]))
+		    UNION ALL
+		    SELECT r.alertname, s.bucket, r.fires
+		    FROM unnest($7::int[], $8::date[], $9::date[]) AS s(bucket, from_day, to_day)
+		    JOIN episode_day_fires r ON r.day >= s.from_day AND r.day < s.to_day
+		    WHERE ($10 OR r.team = ANY($11::text[]))
+		      AND NOT (r.alertname = ANY($12::text[]))
+		) c
+		GROUP BY 1, 2
+		HAVING sum(fires) <> 0`,
+		tsArray(seg.rawFrom), tsArray(seg.rawTo), pq.Array(seg.bucket1), pq.Array(seg.sign1), pq.Array(seg.bucket2), pq.Array(seg.sign2),
+		pq.Array(seg.dayBucket), pq.Array(seg.dayFrom), pq.Array(seg.dayTo),
+		allTeams, teams, f.ignore())
 	if err != nil {
 		return nil, classify(fmt.Errorf("counting weekly fires: %w", err))
 	}

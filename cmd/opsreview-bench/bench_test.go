@@ -74,6 +74,22 @@ func TestSmokeDataset(t *testing.T) {
 	if c.Episodes < sc.Episodes/2 || c.Episodes > sc.Episodes*2 || c.Open == 0 || c.Silenced == 0 || c.Flaps == 0 || c.Pages != c.Episodes {
 		t.Errorf("unexpected smoke data set: %+v", c)
 	}
+	// The daily rollup (the trends read it) was rebuilt after the COPY, triggers off, and matches.
+	var wrong int
+	if err := st.DB().GetContext(ctx, &wrong, `
+		SELECT count(*)
+		FROM (SELECT (starts_at AT TIME ZONE 'UTC')::date AS day, team, alertname,
+		             count(*) AS fires, count(*) FILTER (WHERE silenced) AS silenced
+		      FROM episodes GROUP BY 1, 2, 3) r
+		FULL JOIN (SELECT day, team, alertname, sum(fires) AS fires, sum(silenced) AS silenced
+		           FROM episode_day_fires GROUP BY 1, 2, 3) o
+		  ON o.day = r.day AND o.team = r.team AND o.alertname = r.alertname
+		WHERE r.fires IS DISTINCT FROM o.fires OR r.silenced IS DISTINCT FROM o.silenced`); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Errorf("%d keys of episode_day_fires differ from the loaded episodes", wrong)
+	}
 	cfg, err := benchConfig(sc, url)
 	if err != nil {
 		t.Fatal(err)

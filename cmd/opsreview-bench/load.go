@@ -141,7 +141,7 @@ func generate(ctx context.Context, dbURL string, sc Scale, seed uint64, log io.W
 	}
 	fmt.Fprintf(log, "rebuilt %d indexes and constraints in %s\n", len(saved), time.Since(t0).Round(time.Second))
 	t0 = time.Now()
-	for _, q := range []string{`SELECT episodes_rebuild_gaps()`, `SELECT receiver_episodes_rebuild()`, `SELECT alert_annotation_sets_rebuild()`} {
+	for _, q := range []string{`SELECT episodes_rebuild_gaps()`, `SELECT receiver_episodes_rebuild()`, `SELECT alert_annotation_sets_rebuild()`, `SELECT episode_day_fires_rebuild()`} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("filling derived columns (%s): %w", q, err)
 		}
