@@ -15,14 +15,18 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	expand, err := reviewExpandParams(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	fragment := isFragment(c)
 	form := "page"
 	if fragment {
 		form = "fragment"
 	}
-	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form), func(ctx context.Context) (any, error) {
-		return s.renderReview(ctx, sc, fragment)
+	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form+expand.key()), func(ctx context.Context) (any, error) {
+		return s.renderReview(ctx, sc, fragment, expand)
 	})
 	if err != nil {
 		return err
@@ -31,8 +35,8 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 }
 
 // renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
-// token and the form keys.
-func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sharedPage, error) {
+// token and the form keys. The long lists show their top unless expand asks for them in full.
+func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expand reviewExpand) (*sharedPage, error) {
 	rv, err := s.review(ctx, sc)
 	if err != nil {
 		return nil, err
@@ -57,7 +61,7 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sh
 	if rv.Team != "" {
 		title += " · " + rv.Team
 	}
-	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true,
+	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true, Expand: expand,
 		DueDef:      s.today(sc.Loc).AddDate(0, 0, 7).Format("2006-01-02"),
 		PrevURL:     reviewURL(rv.Previous, rv.Team),
 		NextURL:     reviewURL(rv.Next, rv.Team),

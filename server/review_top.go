@@ -1,0 +1,184 @@
+package server
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/opsreview/opsreview/store"
+)
+
+// The weekly review's HTML agenda and its Markdown export show the top of each long list; the rest
+// is one link away (noisy=all, unassigned=all, changes=all on the same URL). Nobody reads 2,000
+// rows in a meeting, and rendering them cost seconds. Counts, the summary and toil are computed
+// from every row, and /api/v1/review returns every row.
+const (
+	reviewTopTeam  = 25 // noisy alerts, and alerts nobody owns, in one team's review
+	reviewTopAll   = 50 // the same in the review of every team
+	reviewTopAfter = 5  // alerts listed under each change
+)
+
+// reviewExpand says which of the review's long lists are shown in full.
+type reviewExpand struct {
+	Noisy, Unassigned, Changes bool
+}
+
+// reviewExpandParams reads noisy=, unassigned= and changes=: "all" shows that list in full;
+// absent, empty or "top" shows its top.
+func reviewExpandParams(c *fiber.Ctx) (reviewExpand, error) {
+	var e reviewExpand
+	for _, p := range []struct {
+		name string
+		to   *bool
+	}{{"noisy", &e.Noisy}, {"unassigned", &e.Unassigned}, {"changes", &e.Changes}} {
+		switch v := c.Query(p.name); v {
+		case "", "top":
+		case "all":
+			*p.to = true
+		default:
+			return e, badRequest(p.name + `: want "all" or "top", got ` + strconv.Quote(v))
+		}
+	}
+	return e, nil
+}
+
+// key names the combination in the page cache.
+func (e reviewExpand) key() string {
+	k := ""
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{e.Noisy, " noisy"}, {e.Unassigned, " unassigned"}, {e.Changes, " changes"}} {
+		if f.on {
+			k += f.name
+		}
+	}
+	return k
+}
+
+// reviewTop is how many noisy alerts (and alerts nobody owns) the review of a team shows.
+func reviewTop(team string) int {
+	if team == "" {
+		return reviewTopAll
+	}
+	return reviewTopTeam
+}
+
+// reviewListURL is the review's URL with the lists of e expanded, at anchor.
+func reviewListURL(path, week, team string, e reviewExpand, anchor string) string {
+	q := url.Values{"week": {week}}
+	if team != "" {
+		q.Set("team", team)
+	}
+	if e.Noisy {
+		q.Set("noisy", "all")
+	}
+	if e.Unassigned {
+		q.Set("unassigned", "all")
+	}
+	if e.Changes {
+		q.Set("changes", "all")
+	}
+	u := path + "?" + q.Encode()
+	if anchor != "" {
+		u += "#" + anchor
+	}
+	return u
+}
+
+// listCut is one long list of noisy rows as the agenda shows it: its top, or all of it.
+type listCut struct {
+	ID     string // the section's element id
+	Rows   []noisyRow
+	Total  int
+	Limit  int
+	All    bool   // shown in full on request
+	AllURL string // this page with the list in full
+	TopURL string // this page with the list cut to its top
+}
+
+// Cut reports that rows were left out.
+func (l listCut) Cut() bool { return len(l.Rows) < l.Total }
+
+// Shown is how many rows are shown.
+func (l listCut) Shown() int { return len(l.Rows) }
+
+// More is how many rows were left out.
+func (l listCut) More() int { return l.Total - len(l.Rows) }
+
+// Long reports that the list is longer than its top: it has a "show all" or "show the top" link.
+func (l listCut) Long() bool { return l.Total > l.Limit }
+
+func (v reviewView) cut(rows []noisyRow, all bool, id string, set func(*reviewExpand, bool)) listCut {
+	l := listCut{ID: id, Rows: rows, Total: len(rows), Limit: reviewTop(v.R.Team), All: all}
+	if !all && len(rows) > l.Limit {
+		l.Rows = rows[:l.Limit]
+	}
+	on, off := v.Expand, v.Expand
+	set(&on, true)
+	set(&off, false)
+	l.AllURL = reviewListURL("/review", v.R.Week, v.R.Team, on, id)
+	l.TopURL = reviewListURL("/review", v.R.Week, v.R.Team, off, id)
+	return l
+}
+
+// NoisyList is the noisy alerts as the agenda shows them.
+func (v reviewView) NoisyList() listCut {
+	return v.cut(v.R.NoisyAlerts, v.Expand.Noisy, "noisy", func(e *reviewExpand, b bool) { e.Noisy = b })
+}
+
+// UnassignedList is the alerts nobody owns as the agenda shows them.
+func (v reviewView) UnassignedList() listCut {
+	return v.cut(v.R.Unassigned, v.Expand.Unassigned, "unassigned", func(e *reviewExpand, b bool) { e.Unassigned = b })
+}
+
+// afterCut is the alerts that fired after one change as the agenda lists them.
+type afterCut struct {
+	Shown  []store.AlertAfter
+	More   int
+	AllURL string
+}
+
+// After is the alerts that fired after a change, the most fires first: the top reviewTopAfter
+// unless every change's list is shown in full.
+func (v reviewView) After(ch changeJSON) afterCut {
+	a := afterCut{Shown: ch.AlertsAfter}
+	if !v.Expand.Changes && len(a.Shown) > reviewTopAfter {
+		a.Shown, a.More = a.Shown[:reviewTopAfter], len(a.Shown)-reviewTopAfter
+		e := v.Expand
+		e.Changes = true
+		a.AllURL = reviewListURL("/review", v.R.Week, v.R.Team, e, "change-"+strconv.FormatInt(ch.ID, 10))
+	}
+	return a
+}
+
+// ChangesTopURL is this page with each change's alerts cut to the top reviewTopAfter.
+func (v reviewView) ChangesTopURL() string {
+	e := v.Expand
+	e.Changes = false
+	return reviewListURL("/review", v.R.Week, v.R.Team, e, "changes")
+}
+
+// TopAfter is how many alerts each change lists before "and N more".
+func (v reviewView) TopAfter() int { return reviewTopAfter }
+
+// thousands writes n with a comma between thousands: 1,234.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
