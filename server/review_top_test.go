@@ -191,7 +191,9 @@ func TestReviewShowsTheTopOfLongLists(t *testing.T) {
 func TestReviewMarkdownShowsTheTop(t *testing.T) {
 	ts := newTestServer(t, "", reviewConfig)
 	feedManyRules(t, ts)
-	rowsOf := func(md string) int { return strings.Count(md, "\n| Rule") + strings.Count(md, "\n| \\<img") + strings.Count(md, "\n| \"\\>") }
+	rowsOf := func(md string) int {
+		return strings.Count(md, "\n| Rule") + strings.Count(md, "\n| \\<img") + strings.Count(md, "\n| \"\\>")
+	}
 
 	_, md := ts.do(t, httptest.NewRequest("GET", "/review.md?week=2026-W47&team=payments", nil))
 	if n := rowsOf(md); n != reviewTopTeam {
