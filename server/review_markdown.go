@@ -153,17 +153,35 @@ func renderMarkdown(rv weeklyReview, o mdOptions) string {
 	if n := len(rv.Runbooks.Missing) + len(rv.Runbooks.Broken) + len(rv.Runbooks.Stale); n == 0 {
 		b.WriteString("Every alert that fired has a runbook.\n")
 	}
+	var problems []runbookAlert
 	for _, list := range [][]runbookAlert{rv.Runbooks.Missing, rv.Runbooks.Broken, rv.Runbooks.Stale} {
-		for _, a := range list {
-			fmt.Fprintf(&b, "- %s: runbook %s (%d fires)\n", md(a.Alertname), a.Status, a.Fires)
-		}
+		problems = append(problems, list...)
+	}
+	shown := problems
+	if !o.expand.Runbooks && len(shown) > top {
+		shown = shown[:top]
+	}
+	for _, a := range shown {
+		fmt.Fprintf(&b, "- %s: runbook %s (%d fires)\n", md(a.Alertname), a.Status, a.Fires)
+	}
+	if n := len(problems) - len(shown); n > 0 {
+		e := o.expand
+		e.Runbooks = true
+		fmt.Fprintf(&b, "\n%s more: see %s\n", thousands(n), mdLink(o, rv, e, "runbooks"))
 	}
 	b.WriteString("\n## Changes\n\n")
 	if len(rv.Changes) == 0 {
 		b.WriteString("No changes posted.\n")
 	}
-	cut := false
-	for _, ch := range rv.Changes {
+	changes := rv.Changes
+	if !o.expand.Changes {
+		changes = topChanges(changes, top)
+	}
+	cut := len(changes) < len(rv.Changes)
+	if cut {
+		fmt.Fprintf(&b, "The %d of %s changes the most alerts fired after:\n\n", top, thousands(len(rv.Changes)))
+	}
+	for _, ch := range changes {
 		var after []string
 		shown := ch.AlertsAfter
 		if !o.expand.Changes && len(shown) > reviewTopAfter {
@@ -185,7 +203,7 @@ func renderMarkdown(rv weeklyReview, o mdOptions) string {
 	if cut {
 		e := o.expand
 		e.Changes = true
-		fmt.Fprintf(&b, "\nEvery alert after each change: see %s\n", mdLink(o, rv, e, "changes"))
+		fmt.Fprintf(&b, "\nEvery change and every alert after each: see %s\n", mdLink(o, rv, e, "changes"))
 	}
 	sm := rv.Summary
 	b.WriteString("\n## Summary\n\n")

@@ -78,6 +78,7 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expa
 	for i := range v.Runbooks.Items {
 		v.Runbooks.Items[i].CSRF = tokenMarker
 	}
+	v.cutRunbooks()
 	return s.render.renderShared("review", fragment, v)
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,7 +11,7 @@ import (
 )
 
 // The weekly review's HTML agenda and its Markdown export show the top of each long list; the rest
-// is one link away (noisy=all, unassigned=all, changes=all on the same URL). Nobody reads 2,000
+// is one link away (noisy=all, unassigned=all, runbooks=all, changes=all on the same URL). Nobody reads 2,000
 // rows in a meeting, and rendering them cost seconds. Counts, the summary and toil are computed
 // from every row, and /api/v1/review returns every row.
 const (
@@ -21,17 +22,17 @@ const (
 
 // reviewExpand says which of the review's long lists are shown in full.
 type reviewExpand struct {
-	Noisy, Unassigned, Changes bool
+	Noisy, Unassigned, Runbooks, Changes bool
 }
 
-// reviewExpandParams reads noisy=, unassigned= and changes=: "all" shows that list in full;
+// reviewExpandParams reads noisy=, unassigned=, runbooks= and changes=: "all" shows that list in full;
 // absent, empty or "top" shows its top.
 func reviewExpandParams(c *fiber.Ctx) (reviewExpand, error) {
 	var e reviewExpand
 	for _, p := range []struct {
 		name string
 		to   *bool
-	}{{"noisy", &e.Noisy}, {"unassigned", &e.Unassigned}, {"changes", &e.Changes}} {
+	}{{"noisy", &e.Noisy}, {"unassigned", &e.Unassigned}, {"runbooks", &e.Runbooks}, {"changes", &e.Changes}} {
 		switch v := c.Query(p.name); v {
 		case "", "top":
 		case "all":
@@ -49,7 +50,7 @@ func (e reviewExpand) key() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{e.Noisy, " noisy"}, {e.Unassigned, " unassigned"}, {e.Changes, " changes"}} {
+	}{{e.Noisy, " noisy"}, {e.Unassigned, " unassigned"}, {e.Runbooks, " runbooks"}, {e.Changes, " changes"}} {
 		if f.on {
 			k += f.name
 		}
@@ -77,6 +78,9 @@ func reviewListURL(path, week, team string, e reviewExpand, anchor string) strin
 	if e.Unassigned {
 		q.Set("unassigned", "all")
 	}
+	if e.Runbooks {
+		q.Set("runbooks", "all")
+	}
 	if e.Changes {
 		q.Set("changes", "all")
 	}
@@ -87,10 +91,12 @@ func reviewListURL(path, week, team string, e reviewExpand, anchor string) strin
 	return u
 }
 
-// listCut is one long list of noisy rows as the agenda shows it: its top, or all of it.
-type listCut struct {
+// listMore is how much of one long list the agenda shows, with the links to all of it and to its
+// top (templates/partials/review.html, "review-more").
+type listMore struct {
 	ID     string // the section's element id
-	Rows   []noisyRow
+	By     string // what the top is ranked by: "noise score"
+	Shown  int
 	Total  int
 	Limit  int
 	All    bool   // shown in full on request
@@ -99,21 +105,19 @@ type listCut struct {
 }
 
 // Cut reports that rows were left out.
-func (l listCut) Cut() bool { return len(l.Rows) < l.Total }
-
-// Shown is how many rows are shown.
-func (l listCut) Shown() int { return len(l.Rows) }
+func (l listMore) Cut() bool { return l.Shown < l.Total }
 
 // More is how many rows were left out.
-func (l listCut) More() int { return l.Total - len(l.Rows) }
+func (l listMore) More() int { return l.Total - l.Shown }
 
 // Long reports that the list is longer than its top: it has a "show all" or "show the top" link.
-func (l listCut) Long() bool { return l.Total > l.Limit }
+func (l listMore) Long() bool { return l.Total > l.Limit }
 
-func (v reviewView) cut(rows []noisyRow, all bool, id string, set func(*reviewExpand, bool)) listCut {
-	l := listCut{ID: id, Rows: rows, Total: len(rows), Limit: reviewTop(v.R.Team), All: all}
-	if !all && len(rows) > l.Limit {
-		l.Rows = rows[:l.Limit]
+// more is the listMore of a list of total rows of the review shown in full when all.
+func (v reviewView) more(total int, all bool, id, by string, set func(*reviewExpand, bool)) listMore {
+	l := listMore{ID: id, By: by, Shown: total, Total: total, Limit: reviewTop(v.R.Team), All: all}
+	if !all && total > l.Limit {
+		l.Shown = l.Limit
 	}
 	on, off := v.Expand, v.Expand
 	set(&on, true)
@@ -121,6 +125,25 @@ func (v reviewView) cut(rows []noisyRow, all bool, id string, set func(*reviewEx
 	l.AllURL = reviewListURL("/review", v.R.Week, v.R.Team, on, id)
 	l.TopURL = reviewListURL("/review", v.R.Week, v.R.Team, off, id)
 	return l
+}
+
+// listCut is one long list of noisy rows as the agenda shows it: its top, or all of it.
+type listCut struct {
+	listMore
+	Rows []noisyRow
+}
+
+func (v reviewView) cut(rows []noisyRow, all bool, id string, set func(*reviewExpand, bool)) listCut {
+	l := listCut{listMore: v.more(len(rows), all, id, "noise score", set), Rows: rows}
+	l.Rows = rows[:l.Shown]
+	return l
+}
+
+// cutRunbooks cuts the runbooks section to its top by risk unless runbooks=all.
+func (v *reviewView) cutRunbooks() {
+	m := v.more(len(v.Runbooks.Items), v.Expand.Runbooks, "runbooks", "risk", func(e *reviewExpand, b bool) { e.Runbooks = b })
+	v.Runbooks.Items = v.Runbooks.Items[:m.Shown]
+	v.Runbooks.More = &m
 }
 
 // NoisyList is the noisy alerts as the agenda shows them.
@@ -131,6 +154,45 @@ func (v reviewView) NoisyList() listCut {
 // UnassignedList is the alerts nobody owns as the agenda shows them.
 func (v reviewView) UnassignedList() listCut {
 	return v.cut(v.R.Unassigned, v.Expand.Unassigned, "unassigned", func(e *reviewExpand, b bool) { e.Unassigned = b })
+}
+
+// changeCut is the week's changes as the agenda lists them: in time order, the top (those the most
+// alerts fired after) unless changes=all.
+type changeCut struct {
+	listMore
+	Rows []changeJSON
+}
+
+// ChangeList is the changes as the agenda lists them.
+func (v reviewView) ChangeList() changeCut {
+	c := changeCut{listMore: v.more(len(v.R.Changes), v.Expand.Changes, "changes", "the alerts that fired after them",
+		func(e *reviewExpand, b bool) { e.Changes = b }), Rows: v.R.Changes}
+	c.Rows = topChanges(v.R.Changes, c.Shown)
+	return c
+}
+
+// topChanges is the n changes with the most fires after them (the earlier first among equals), in
+// time order.
+func topChanges(changes []changeJSON, n int) []changeJSON {
+	if n >= len(changes) {
+		return changes
+	}
+	fires := make([]int, len(changes))
+	idx := make([]int, len(changes))
+	for i, ch := range changes {
+		idx[i] = i
+		for _, a := range ch.AlertsAfter {
+			fires[i] += a.Fires
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return fires[b] - fires[a] })
+	idx = idx[:n]
+	slices.Sort(idx)
+	out := make([]changeJSON, 0, n)
+	for _, i := range idx {
+		out = append(out, changes[i])
+	}
+	return out
 }
 
 // afterCut is the alerts that fired after one change as the agenda lists them.

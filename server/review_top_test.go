@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/opsreview/opsreview/store"
 )
 
 // Alert names of the long week: the noisiest is hostile, and so is the quietest, which only the
@@ -166,6 +168,19 @@ func TestReviewShowsTheTopOfLongLists(t *testing.T) {
 		t.Errorf("the full list does not show the quietest hostile name as text")
 	}
 
+	// The runbooks section (every rule lacks one) shows its riskiest and links to the rest.
+	rbRows := func(page string) int {
+		return strings.Count(between(t, page, `<table class="data stack runbook-agenda">`, "</table>"), "<tr id=")
+	}
+	if n := rbRows(top); n != reviewTopTeam || !strings.Contains(top, fmt.Sprintf("Showing the top %d of %d by risk", reviewTopTeam, manyRules)) ||
+		!strings.Contains(top, html.EscapeString("/review?runbooks=all&team=payments&week=2026-W47#runbooks")) {
+		t.Errorf("the runbooks section lists %d rows, want the top %d, the count and the link to all", n, reviewTopTeam)
+	}
+	_, rbAll := ts.do(t, httptest.NewRequest("GET", "/review?runbooks=all&team=payments&week=2026-W47", nil))
+	if n := rbRows(rbAll); n != manyRules {
+		t.Errorf("runbooks=all lists %d runbooks, want %d", n, manyRules)
+	}
+
 	// Each change lists its top alerts and links to the rest.
 	change := between(t, top, fmt.Sprintf(`<li id="change-%d">`, changeID), "</li>")
 	if n := strings.Count(change, `<a href="/alerts/`); n != reviewTopAfter {
@@ -203,16 +218,17 @@ func TestReviewMarkdownShowsTheTop(t *testing.T) {
 		fmt.Sprintf("Top %d of %d by noise score.", reviewTopTeam, manyRules),
 		fmt.Sprintf("%d more: see <http://example.com/review?noisy=all&team=payments&week=2026-W47#noisy>", manyRules-reviewTopTeam),
 		fmt.Sprintf("and %d more", manyRules-reviewTopAfter),
-		"Every alert after each change: see <http://example.com/review?changes=all&team=payments&week=2026-W47#changes>",
+		"Every change and every alert after each: see <http://example.com/review?changes=all&team=payments&week=2026-W47#changes>",
+		fmt.Sprintf("%d more: see <http://example.com/review?runbooks=all&team=payments&week=2026-W47#runbooks>", manyRules-reviewTopTeam),
 		fmt.Sprintf("- %d alert rules fired", manyRules),
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the export lacks %q", want)
 		}
 	}
-	_, md = ts.do(t, httptest.NewRequest("GET", "/review.md?week=2026-W47&team=payments&noisy=all&changes=all", nil))
+	_, md = ts.do(t, httptest.NewRequest("GET", "/review.md?week=2026-W47&team=payments&noisy=all&runbooks=all&changes=all", nil))
 	if n := rowsOf(md); n != manyRules || strings.Contains(md, "more: see") || strings.Contains(md, "more\n") {
-		t.Errorf("noisy=all&changes=all: %d rows, want all %d and no \"more\":\n%s", n, manyRules, md)
+		t.Errorf("every list in full: %d rows, want all %d and no \"more\":\n%s", n, manyRules, md)
 	}
 }
 
@@ -275,4 +291,48 @@ func TestBrowserReviewShowAll(t *testing.T) {
 	for _, m := range consoleErrors(watch.console()) {
 		t.Errorf("console %s (%s:%d)", m, m.URL, m.Line)
 	}
+}
+
+// TestTopChanges: a week with more changes than the agenda lists shows those the most alerts
+// fired after, still in time order; fewer are shown as they are.
+func TestTopChanges(t *testing.T) {
+	var changes []changeJSON
+	for i := range 30 {
+		ch := changeJSON{ID: int64(i + 1)}
+		if i%3 != 0 { // every third change has nothing after it
+			ch.AlertsAfter = []store.AlertAfter{{Alertname: "A", Fires: i % 7}, {Alertname: "B", Fires: 1}}
+		}
+		changes = append(changes, ch)
+	}
+	got := topChanges(changes, 12)
+	if len(got) != 12 {
+		t.Fatalf("%d changes, want 12", len(got))
+	}
+	minShown := 1 << 30
+	for i, ch := range got {
+		if i > 0 && got[i-1].ID >= ch.ID {
+			t.Errorf("not in time order: %d before %d", got[i-1].ID, ch.ID)
+		}
+		minShown = min(minShown, firesAfter(ch))
+	}
+	shown := map[int64]bool{}
+	for _, ch := range got {
+		shown[ch.ID] = true
+	}
+	for _, ch := range changes {
+		if !shown[ch.ID] && firesAfter(ch) > minShown {
+			t.Errorf("change %d (%d fires after) left out for one with %d", ch.ID, firesAfter(ch), minShown)
+		}
+	}
+	if got := topChanges(changes[:5], 12); len(got) != 5 {
+		t.Errorf("a short list is cut to %d", len(got))
+	}
+}
+
+func firesAfter(ch changeJSON) int {
+	n := 0
+	for _, a := range ch.AlertsAfter {
+		n += a.Fires
+	}
+	return n
 }
