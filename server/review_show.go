@@ -37,21 +37,30 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 // renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
 // token and the form keys. The long lists show their top unless expand asks for them in full.
 func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expand reviewExpand) (*sharedPage, error) {
+	// The toil and runbook sections are read while the review is: two builds, each in its own
+	// build slot, so the page waits for the longer one rather than for both in turn.
+	var sections any
+	var sectionsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sections, sectionsErr = s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
+			var rs reviewSections
+			var err error
+			if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
+				return nil, err
+			}
+			rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
+			return rs, err
+		})
+	}()
 	rv, err := s.review(ctx, sc)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	sections, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
-		var rs reviewSections
-		var err error
-		if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
-			return nil, err
-		}
-		rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
-		return rs, err
-	})
-	if err != nil {
-		return nil, err
+	if sectionsErr != nil {
+		return nil, sectionsErr
 	}
 	q := url.Values{"week": {rv.Week}}
 	if rv.Team != "" {
