@@ -146,8 +146,17 @@ func renderMarkdown(rv weeklyReview, o mdOptions) string {
 	fmt.Fprintf(&b, "- Pages: %d (business %d, evening %d, sleep %d)\n", t.Pages, t.PagesByHours.Business, t.PagesByHours.Evening, t.PagesByHours.Sleep)
 	fmt.Fprintf(&b, "- Hours with at least one interruption: %d\n", t.InterruptedHours)
 	fmt.Fprintf(&b, "- Toil: %s of a %s budget (%d%%)\n", dur(time.Duration(t.TotalMinutes)*time.Minute), dur(time.Duration(t.BudgetMinutes)*time.Minute), t.BudgetPercent())
-	for _, o := range t.RepeatOffenders {
-		fmt.Fprintf(&b, "- Repeat offender: %s paged %d times\n", md(o.Alertname), o.Pages)
+	offenders := t.RepeatOffenders
+	if !o.expand.Offenders && len(offenders) > top {
+		offenders = offenders[:top]
+	}
+	for _, r := range offenders {
+		fmt.Fprintf(&b, "- Repeat offender: %s paged %d times\n", md(r.Alertname), r.Pages)
+	}
+	if n := len(t.RepeatOffenders) - len(offenders); n > 0 {
+		e := o.expand
+		e.Offenders = true
+		fmt.Fprintf(&b, "- %s more repeat offenders: see %s\n", thousands(n), mdLink(o, rv, e, "offenders"))
 	}
 	b.WriteString("\n## Runbooks\n\n")
 	if n := len(rv.Runbooks.Missing) + len(rv.Runbooks.Broken) + len(rv.Runbooks.Stale); n == 0 {

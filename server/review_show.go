@@ -83,6 +83,7 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expa
 	rs := sections.(reviewSections)
 	v.Toil, v.Runbooks = rs.toil, rs.runbooks
 	v.Toil.CSRF, v.Toil.FormKey = tokenMarker, keyMarker
+	cutOffenders(&v.Toil, rv.Week, rv.Team, expand)
 	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
 	for i := range v.Runbooks.Items {
 		v.Runbooks.Items[i].CSRF = tokenMarker

@@ -11,7 +11,8 @@ import (
 )
 
 // The weekly review's HTML agenda and its Markdown export show the top of each long list; the rest
-// is one link away (noisy=all, unassigned=all, runbooks=all, changes=all on the same URL). Nobody reads 2,000
+// is one link away (noisy=all, unassigned=all, offenders=all, runbooks=all, changes=all on the
+// same URL). Nobody reads 2,000
 // rows in a meeting, and rendering them cost seconds. Counts, the summary and toil are computed
 // from every row, and /api/v1/review returns every row.
 const (
@@ -22,17 +23,17 @@ const (
 
 // reviewExpand says which of the review's long lists are shown in full.
 type reviewExpand struct {
-	Noisy, Unassigned, Runbooks, Changes bool
+	Noisy, Unassigned, Offenders, Runbooks, Changes bool
 }
 
-// reviewExpandParams reads noisy=, unassigned=, runbooks= and changes=: "all" shows that list in full;
+// reviewExpandParams reads noisy=, unassigned=, offenders=, runbooks= and changes=: "all" shows that list in full;
 // absent, empty or "top" shows its top.
 func reviewExpandParams(c *fiber.Ctx) (reviewExpand, error) {
 	var e reviewExpand
 	for _, p := range []struct {
 		name string
 		to   *bool
-	}{{"noisy", &e.Noisy}, {"unassigned", &e.Unassigned}, {"runbooks", &e.Runbooks}, {"changes", &e.Changes}} {
+	}{{"noisy", &e.Noisy}, {"unassigned", &e.Unassigned}, {"offenders", &e.Offenders}, {"runbooks", &e.Runbooks}, {"changes", &e.Changes}} {
 		switch v := c.Query(p.name); v {
 		case "", "top":
 		case "all":
@@ -50,7 +51,7 @@ func (e reviewExpand) key() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{e.Noisy, " noisy"}, {e.Unassigned, " unassigned"}, {e.Runbooks, " runbooks"}, {e.Changes, " changes"}} {
+	}{{e.Noisy, " noisy"}, {e.Unassigned, " unassigned"}, {e.Offenders, " offenders"}, {e.Runbooks, " runbooks"}, {e.Changes, " changes"}} {
 		if f.on {
 			k += f.name
 		}
@@ -77,6 +78,9 @@ func reviewListURL(path, week, team string, e reviewExpand, anchor string) strin
 	}
 	if e.Unassigned {
 		q.Set("unassigned", "all")
+	}
+	if e.Offenders {
+		q.Set("offenders", "all")
 	}
 	if e.Runbooks {
 		q.Set("runbooks", "all")
@@ -115,16 +119,30 @@ func (l listMore) Long() bool { return l.Total > l.Limit }
 
 // more is the listMore of a list of total rows of the review shown in full when all.
 func (v reviewView) more(total int, all bool, id, by string, set func(*reviewExpand, bool)) listMore {
-	l := listMore{ID: id, By: by, Shown: total, Total: total, Limit: reviewTop(v.R.Team), All: all}
+	return moreOf(v.R.Week, v.R.Team, v.Expand, total, all, id, by, set)
+}
+
+// moreOf is the listMore of a list of total rows of the review of week and team (as the API
+// names it: "" for every team) with the lists of expand in full.
+func moreOf(week, team string, expand reviewExpand, total int, all bool, id, by string, set func(*reviewExpand, bool)) listMore {
+	l := listMore{ID: id, By: by, Shown: total, Total: total, Limit: reviewTop(team), All: all}
 	if !all && total > l.Limit {
 		l.Shown = l.Limit
 	}
-	on, off := v.Expand, v.Expand
+	on, off := expand, expand
 	set(&on, true)
 	set(&off, false)
-	l.AllURL = reviewListURL("/review", v.R.Week, v.R.Team, on, id)
-	l.TopURL = reviewListURL("/review", v.R.Week, v.R.Team, off, id)
+	l.AllURL = reviewListURL("/review", week, team, on, id)
+	l.TopURL = reviewListURL("/review", week, team, off, id)
 	return l
+}
+
+// cutOffenders cuts a toil section's repeat offenders to the review's top unless offenders=all.
+func cutOffenders(sec *ToilSectionView, week, team string, expand reviewExpand) {
+	m := moreOf(week, team, expand, len(sec.Summary.RepeatOffenders), expand.Offenders, "offenders", "pages",
+		func(e *reviewExpand, b bool) { e.Offenders = b })
+	sec.Summary.RepeatOffenders = sec.Summary.RepeatOffenders[:m.Shown]
+	sec.Offenders = &m
 }
 
 // listCut is one long list of noisy rows as the agenda shows it: its top, or all of it.

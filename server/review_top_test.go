@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,8 +24,9 @@ const (
 )
 
 // feedManyRules fills 2026-W47 with more alert rules for payments than one team's review shows,
-// all fired within the hour after a deploy: rule i fires 2+i%4 times (the hostile top one 6
-// times, the hostile quiet one once), each episode from its own instance.
+// all fired within the hour after a deploy and paged: rule i fires 3+i%4 times (the hostile top
+// one 7 times, the hostile quiet one once), each episode from its own instance, so every rule but
+// the quiet one is a repeat offender.
 func feedManyRules(t *testing.T, ts *testServer) (changeID int64) {
 	t.Helper()
 	ts.now = utc("2026-11-17T00:30:00Z")
@@ -42,10 +44,21 @@ func feedManyRules(t *testing.T, ts *testServer) (changeID int64) {
 				start: start, end: start.Add(30 * time.Second)})
 		}
 	}
-	add(topHostile, 0, 6)
+	add(topHostile, 0, 7)
 	add(quietHostile, 1, 1)
 	for i := 2; i < manyRules; i++ {
-		add(fmt.Sprintf("Rule%02d", i), i, 2+i%4)
+		add(fmt.Sprintf("Rule%02d", i), i, 3+i%4)
+	}
+	// One page per fire: the n-th fire of every rule in the n-th notification.
+	byFire := map[string][]hookAlert{}
+	for _, a := range alerts {
+		a.end = time.Time{}
+		byFire[a.labels["instance"]] = append(byFire[a.labels["instance"]], a)
+	}
+	for j := range 7 {
+		if f := byFire[fmt.Sprint("host-", j)]; len(f) > 0 {
+			ts.deliver(t, base.Add(50*time.Minute+time.Duration(j)*time.Second), "pager", "firing", f...)
+		}
 	}
 	ts.deliver(t, base.Add(time.Hour), "pager", "resolved", alerts...)
 	ts.now = utc("2026-11-25T10:00:00Z") // Wednesday of W48: the last full week is W47
@@ -181,6 +194,30 @@ func TestReviewShowsTheTopOfLongLists(t *testing.T) {
 		t.Errorf("runbooks=all lists %d runbooks, want %d", n, manyRules)
 	}
 
+	// So does the toil section's list of repeat offenders; logging toil from the review keeps it cut.
+	offenders := func(page string) int {
+		t.Helper()
+		return strings.Count(between(t, page, `<ul class="offenders">`, "</ul>"), "<li>")
+	}
+	if n := offenders(top); n != reviewTopTeam || !strings.Contains(top, fmt.Sprintf("Showing the top %d of %d by pages", reviewTopTeam, manyRules-1)) {
+		t.Errorf("the review lists %d repeat offenders, want the top %d of %d", n, reviewTopTeam, manyRules-1)
+	}
+	_, offAll := ts.do(t, httptest.NewRequest("GET", "/review?offenders=all&team=payments&week=2026-W47", nil))
+	if n := offenders(offAll); n != manyRules-1 {
+		t.Errorf("offenders=all lists %d repeat offenders, want %d", n, manyRules-1)
+	}
+	form := url.Values{"minutes": {"30"}, "team": {"payments"}, "week": {"2026-W47"}, "form_key": {"top-1"}, "view": {"review"}}
+	req := httptest.NewRequest("POST", "/toil/entries", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	if code, body := ts.do(t, req); code != 200 || offenders(body) != reviewTopTeam || !strings.Contains(body, "Logged 30 min") {
+		t.Errorf("logging toil from the review: %d, %d offenders, want the section with the top %d", code, offenders(body), reviewTopTeam)
+	}
+	_, toilPage := ts.do(t, httptest.NewRequest("GET", "/toil?team=payments&week=2026-W47", nil))
+	if n := offenders(toilPage); n != manyRules-1 {
+		t.Errorf("the Toil page lists %d repeat offenders, want all %d", n, manyRules-1)
+	}
+
 	// Each change lists its top alerts and links to the rest.
 	change := between(t, top, fmt.Sprintf(`<li id="change-%d">`, changeID), "</li>")
 	if n := strings.Count(change, `<a href="/alerts/`); n != reviewTopAfter {
@@ -221,12 +258,13 @@ func TestReviewMarkdownShowsTheTop(t *testing.T) {
 		"Every change and every alert after each: see <http://example.com/review?changes=all&team=payments&week=2026-W47#changes>",
 		fmt.Sprintf("%d more: see <http://example.com/review?runbooks=all&team=payments&week=2026-W47#runbooks>", manyRules-reviewTopTeam),
 		fmt.Sprintf("- %d alert rules fired", manyRules),
+		fmt.Sprintf("- %d more repeat offenders: see <http://example.com/review?offenders=all&team=payments&week=2026-W47#offenders>", manyRules-1-reviewTopTeam),
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the export lacks %q", want)
 		}
 	}
-	_, md = ts.do(t, httptest.NewRequest("GET", "/review.md?week=2026-W47&team=payments&noisy=all&runbooks=all&changes=all", nil))
+	_, md = ts.do(t, httptest.NewRequest("GET", "/review.md?week=2026-W47&team=payments&noisy=all&offenders=all&runbooks=all&changes=all", nil))
 	if n := rowsOf(md); n != manyRules || strings.Contains(md, "more: see") || strings.Contains(md, "more\n") {
 		t.Errorf("every list in full: %d rows, want all %d and no \"more\":\n%s", n, manyRules, md)
 	}
