@@ -192,6 +192,7 @@ var templateFuncs = template.FuncMap{
 	"nav":        func() []navItem { return nav },
 	"section":    func() string { return "" }, // replaced per page
 	"csrfMeta":   func() string { return csrfMarker },
+	"thousands":  thousands,
 }
 
 // csrfMarker stands in the layout's <meta name="csrf-token"> for the request's CSRF token, which

@@ -15,14 +15,18 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	expand, err := reviewExpandParams(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	fragment := isFragment(c)
 	form := "page"
 	if fragment {
 		form = "fragment"
 	}
-	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form), func(ctx context.Context) (any, error) {
-		return s.renderReview(ctx, sc, fragment)
+	p, err := s.pages.derived(ctx, s.st(ctx), s.pageKey(ctx, "review-html", sc, form+expand.key()), func(ctx context.Context) (any, error) {
+		return s.renderReview(ctx, sc, fragment, expand)
 	})
 	if err != nil {
 		return err
@@ -31,23 +35,32 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 }
 
 // renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
-// token and the form keys.
-func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sharedPage, error) {
+// token and the form keys. The long lists show their top unless expand asks for them in full.
+func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expand reviewExpand) (*sharedPage, error) {
+	// The toil and runbook sections are read while the review is: two builds, each in its own
+	// build slot, so the page waits for the longer one rather than for both in turn.
+	var sections any
+	var sectionsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sections, sectionsErr = s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
+			var rs reviewSections
+			var err error
+			if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
+				return nil, err
+			}
+			rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
+			return rs, err
+		})
+	}()
 	rv, err := s.review(ctx, sc)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	sections, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
-		var rs reviewSections
-		var err error
-		if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
-			return nil, err
-		}
-		rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
-		return rs, err
-	})
-	if err != nil {
-		return nil, err
+	if sectionsErr != nil {
+		return nil, sectionsErr
 	}
 	q := url.Values{"week": {rv.Week}}
 	if rv.Team != "" {
@@ -57,7 +70,7 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sh
 	if rv.Team != "" {
 		title += " · " + rv.Team
 	}
-	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true,
+	v := reviewView{Now: s.now(), Demo: s.cfg.Demo, Title: title, R: rv, CSRF: tokenMarker, Normal: rv.normalView, shared: true, Expand: expand,
 		DueDef:      s.today(sc.Loc).AddDate(0, 0, 7).Format("2006-01-02"),
 		PrevURL:     reviewURL(rv.Previous, rv.Team),
 		NextURL:     reviewURL(rv.Next, rv.Team),
@@ -70,10 +83,12 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool) (*sh
 	rs := sections.(reviewSections)
 	v.Toil, v.Runbooks = rs.toil, rs.runbooks
 	v.Toil.CSRF, v.Toil.FormKey = tokenMarker, keyMarker
+	cutOffenders(&v.Toil, rv.Week, rv.Team, expand)
 	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
 	for i := range v.Runbooks.Items {
 		v.Runbooks.Items[i].CSRF = tokenMarker
 	}
+	v.cutRunbooks()
 	return s.render.renderShared("review", fragment, v)
 }
 

@@ -192,6 +192,10 @@ func (s *Server) toilSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if c.FormValue("view") == "review" {
+		// The form sits in the review, which lists the top repeat offenders.
+		cutOffenders(&sec, week.String(), strings.TrimSpace(req.Team), reviewExpand{})
+	}
 	if verr != nil {
 		sec.Error = verr.Error()
 	} else {

@@ -21,6 +21,8 @@ type reviewView struct {
 	Normal   NormalSectionView
 	// Links of the page: previous and next week, the Markdown export and the JSON.
 	PrevURL, NextURL, MarkdownURL, APIURL string
+	// Expand: which long lists are shown in full (noisy=all, unassigned=all, changes=all).
+	Expand reviewExpand
 	// shared: the page is rendered once for every viewer (sharedPage); each form key is keyMarker.
 	shared bool
 }

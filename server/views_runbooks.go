@@ -61,6 +61,7 @@ type RunbooksSectionView struct {
 	Team   string // "" for every team
 	MaxAge time.Duration
 	Items  []RunbookRow // one per alert and runbook; Alerts holds the one alert
+	More   *listMore    // on the review: how many items there are and the links to all or the top
 }
 
 // runbookRow turns a ranked runbook into a row.

@@ -42,6 +42,9 @@ type ToilSectionView struct {
 	Message    string    // after a save: what happened
 	Error      string    // after a refused save: why
 	BudgetPct  int       // share of the budget used, capped at 100 for the bar
+	// Offenders: on the review, how many repeat offenders there are of those listed, with the
+	// links to all and to the top; nil on the Toil page, which lists them all.
+	Offenders *listMore
 }
 
 // ToilDay is one day of the interrupted-hours grid: pages per local clock hour.
