@@ -88,20 +88,38 @@ func promActivations(ctx context.Context, promAPI v1.API) ([]activation, time.Du
 
 func TestE2EPrometheusRestartKeepsAFiringAlertOneEpisode(t *testing.T) {
 	t.Parallel()
-	testPrometheusRestart(t, nil, 1)
+	restartScenario(t, nil, 1)
 }
 
 // With an outage tolerance shorter than the outage Prometheus does not restore the alert: it goes
 // back to pending with a new ActiveAt and fires again. That is two episodes.
 func TestE2EPrometheusRestartBackToPendingTwoEpisodes(t *testing.T) {
 	t.Parallel()
-	testPrometheusRestart(t, []string{"--rules.alert.for-outage-tolerance=2s"}, 2)
+	restartScenario(t, []string{"--rules.alert.for-outage-tolerance=2s"}, 2)
+}
+
+// restartScenario runs testPrometheusRestart until Prometheus itself behaves as the scenario needs
+// (on a loaded machine a restarted Prometheus sometimes does not restore the alert's state, which is
+// then two activations in its own history, and opsreview rightly stores two episodes), at most three
+// times. Every attempt checks that the stored episodes equal Prometheus's activations.
+func restartScenario(t *testing.T, flags []string, wantActivations int) {
+	const attempts = 3
+	for i := 1; ; i++ {
+		got := testPrometheusRestart(t, flags, wantActivations)
+		if got == wantActivations {
+			return
+		}
+		if i == attempts {
+			t.Fatalf("in %d attempts Prometheus's own history never had %d activations (last: %d)", attempts, wantActivations, got)
+		}
+		t.Logf("attempt %d: Prometheus's own history has %d activations, the scenario wants %d; again", i, got, wantActivations)
+	}
 }
 
 // testPrometheusRestart makes a rule fire, stops Prometheus for restartOutage while it fires, starts
 // it again on the same data and port, and compares the episodes stored from the ALERTS road (no
 // Alertmanager, no webhook) with Prometheus's own history: one per ActiveAt that fired.
-func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) {
+func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) int {
 	ctx := upstreamtest.Context(t)
 	target := upstreamtest.NewTarget(t)
 	service := map[string]string{"service": "checkout"}
@@ -179,7 +197,8 @@ func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) {
 		return true, ""
 	})
 	if len(truth) != wantActivations {
-		t.Fatalf("Prometheus's own history has %d activations, the scenario wants %d: %+v", len(truth), wantActivations, truth)
+		t.Logf("Prometheus's own history: %+v", truth)
+		return len(truth)
 	}
 	kept := false
 	for _, e := range episodes(t, st) {
@@ -190,4 +209,5 @@ func testPrometheusRestart(t *testing.T, flags []string, wantActivations int) {
 	}
 	t.Logf("stopped to ready again %s, no firing sample for %s; %d activation(s) in Prometheus, as many episodes stored %s after it was ready",
 		restarted.Sub(stopped).Round(100*time.Millisecond), gap, len(truth), time.Since(restarted).Round(100*time.Millisecond))
+	return len(truth)
 }
