@@ -29,6 +29,7 @@ type FaultProxy struct {
 	blackhole bool
 	cutAfter  int64 // > 0: close each new connection after this many bytes, both ways together
 	conns     map[*proxied]struct{}
+	resets    uint64 // ResetAll calls so far: a connection accepted before one is reset when it gets tracked
 	closed    bool
 	wg        sync.WaitGroup
 	accepted  int64
@@ -37,6 +38,7 @@ type FaultProxy struct {
 // proxied is one client connection and its upstream connection (nil in the blackhole).
 type proxied struct {
 	client, server net.Conn
+	resets         uint64 // the proxy's resets when it was accepted
 }
 
 // NewFaultProxy starts a pass-through proxy to upstream ("host:port") on a free loopback port.
@@ -68,6 +70,7 @@ func (p *FaultProxy) ResetAll() {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = map[*proxied]struct{}{}
+	p.resets++
 	p.mu.Unlock()
 	for c := range conns {
 		c.reset()
@@ -145,22 +148,22 @@ func (p *FaultProxy) serve(ln net.Listener) {
 		}
 		p.mu.Lock()
 		p.accepted++
-		blackhole, cut, closed := p.blackhole, p.cutAfter, p.closed
+		blackhole, cut, closed, resets := p.blackhole, p.cutAfter, p.closed, p.resets
 		p.mu.Unlock()
 		if closed {
 			_ = c.Close()
 			return
 		}
 		p.wg.Add(1)
-		go p.handle(c, blackhole, cut)
+		go p.handle(c, blackhole, cut, resets)
 	}
 }
 
 // handle connects a client to the server (or swallows it) and copies both ways until either
 // side closes, the byte budget runs out, or the connection is reset.
-func (p *FaultProxy) handle(client net.Conn, blackhole bool, cut int64) {
+func (p *FaultProxy) handle(client net.Conn, blackhole bool, cut int64, resets uint64) {
 	defer p.wg.Done()
-	c := &proxied{client: client}
+	c := &proxied{client: client, resets: resets}
 	if blackhole {
 		if !p.track(c) {
 			return
@@ -252,7 +255,8 @@ func (p *FaultProxy) pipe(dst, src net.Conn, b *budget) {
 func (p *FaultProxy) track(c *proxied) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || c.resets != p.resets {
+		// Closed, or accepted before a ResetAll (or Refuse) that could not see it yet.
 		c.reset()
 		return false
 	}
