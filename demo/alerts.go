@@ -115,6 +115,17 @@ func watchdog(g *gen) {
 	a.receiver = ""
 }
 
+// firingNow: what is still firing when the demo is filled, so the TV's first panel and the
+// episodes page show open episodes: the checkout's p99 latency on one pod since 23 minutes ago, and
+// a second certificate close to expiry since this morning. Their own instance labels keep them
+// apart from the closed episodes of the same rules.
+func firingNow(g *gen) {
+	pod := map[string]string{"service": "checkout", "pod": "checkout-5c7d9-q2mzt", "cluster": "eu-central-1", "job": "checkout"}
+	g.fire("CheckoutLatencyP99High", pod, g.anchor.Add(-23*time.Minute), time.Time{}, false)
+	certs := map[string]string{"host": "status.example.com", "cluster": "eu-central-1", "job": "blackbox"}
+	g.fire("CertificateExpiringSoon", certs, g.anchor.Add(-5*time.Hour-10*time.Minute), time.Time{}, false)
+}
+
 // silenced: a node under maintenance (silenced for two days, three weeks ago) and the nightly
 // backup, late every night since the backup storage migration started, under an active silence.
 // Alertmanager notifies nobody of silenced alerts; opsreview sees them through its API.

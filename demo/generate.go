@@ -95,7 +95,8 @@ var scenarios = []func(g *gen){
 	actionItems,
 	toilEntries,
 	collectorRuns,
-	sliScenario, // last: it reads the deploys, and its draws must not shift the stories above
+	sliScenario, // it reads the deploys, and its draws must not shift the stories above
+	firingNow,   // draws nothing
 }
 
 func generate(cfg *config.Config, anchor time.Time, seed int64) plan {
