@@ -30,25 +30,19 @@ type ToilEntry struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// RuleCount is how many pages one rule sent.
-type RuleCount struct {
-	Alertname string `json:"alertname"`
-	Pages     int    `json:"pages"`
-}
-
 // ToilSummary is a week of toil for one team (or all): what was counted and what was logged.
 type ToilSummary struct {
-	Pages             int            `json:"pages"` // distinct notifications
-	PagesByHours      map[string]int `json:"pages_by_hours"`
-	InterruptedHours  int            `json:"interrupted_hours"` // hours of the week with at least one page
-	RepeatOffenders   []RuleCount    `json:"repeat_offenders"`  // rules paging RepeatOffenderPages or more times
-	PageMinutes       int            `json:"page_minutes"`
-	ManualMinutes     int            `json:"manual_minutes"`
-	TotalHours        float64        `json:"total_hours"`
-	BudgetHours       float64        `json:"budget_hours"`
-	BudgetShare       float64        `json:"budget_share"` // total over budget: 1 is the whole budget
-	OverBudget        bool           `json:"over_budget"`
-	InterruptedByHour []time.Time    `json:"-"` // start of each interrupted hour, in order
+	Pages             int          `json:"pages"` // distinct notifications
+	PagesByHours      PagesByHours `json:"pages_by_hours"`
+	InterruptedHours  int          `json:"interrupted_hours"` // hours of the week with at least one page
+	RepeatOffenders   []Offender   `json:"repeat_offenders"`  // rules paging RepeatOffenderPages or more times
+	PageMinutes       int          `json:"page_minutes"`
+	ManualMinutes     int          `json:"manual_minutes"`
+	TotalHours        float64      `json:"total_hours"`
+	BudgetHours       float64      `json:"budget_hours"`
+	BudgetShare       float64      `json:"budget_share"` // total over budget: 1 is the whole budget
+	OverBudget        bool         `json:"over_budget"`
+	InterruptedByHour []time.Time  `json:"-"` // start of each interrupted hour, in order
 }
 
 // SummarizeToil adds up a week of toil. Pages and entries are taken as given: the caller chose
@@ -59,10 +53,7 @@ func SummarizeToil(pages []ToilPage, entries []ToilEntry, budget time.Duration, 
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := ToilSummary{
-		PagesByHours:    map[string]int{HoursBusiness: 0, HoursEvening: 0, HoursSleep: 0},
-		RepeatOffenders: []RuleCount{},
-	}
+	var s ToilSummary
 	seen := map[int64]bool{}
 	hours := map[time.Time]bool{}
 	perRule := map[string]int{}
@@ -75,7 +66,7 @@ func SummarizeToil(pages []ToilPage, entries []ToilEntry, budget time.Duration, 
 		}
 		seen[p.NotificationID] = true
 		s.Pages++
-		s.PagesByHours[p.Hours]++
+		s.PagesByHours.Add(p.Hours)
 		s.PageMinutes += p.Minutes
 		hours[HourStart(p.At, loc)] = true
 	}
@@ -87,18 +78,7 @@ func SummarizeToil(pages []ToilPage, entries []ToilEntry, budget time.Duration, 
 		s.InterruptedByHour = append(s.InterruptedByHour, h)
 	}
 	sort.Slice(s.InterruptedByHour, func(i, j int) bool { return s.InterruptedByHour[i].Before(s.InterruptedByHour[j]) })
-	for r, n := range perRule {
-		if n >= RepeatOffenderPages {
-			s.RepeatOffenders = append(s.RepeatOffenders, RuleCount{r, n})
-		}
-	}
-	sort.Slice(s.RepeatOffenders, func(i, j int) bool {
-		a, b := s.RepeatOffenders[i], s.RepeatOffenders[j]
-		if a.Pages != b.Pages {
-			return a.Pages > b.Pages
-		}
-		return a.Alertname < b.Alertname
-	})
+	s.RepeatOffenders = RepeatOffenders(perRule, RepeatOffenderPages)
 	s.TotalHours = round2(float64(s.PageMinutes+s.ManualMinutes) / 60)
 	s.BudgetHours = round2(budget.Hours())
 	if budget > 0 {

@@ -30,13 +30,13 @@ func TestSummarizeToil(t *testing.T) {
 	if s.Pages != 4 {
 		t.Errorf("Pages = %d, want 4 distinct notifications", s.Pages)
 	}
-	if s.PagesByHours[HoursSleep] != 2 || s.PagesByHours[HoursBusiness] != 1 || s.PagesByHours[HoursEvening] != 1 {
+	if s.PagesByHours != (PagesByHours{Business: 1, Evening: 1, Sleep: 2}) {
 		t.Errorf("PagesByHours = %v", s.PagesByHours)
 	}
 	if s.InterruptedHours != 3 {
 		t.Errorf("InterruptedHours = %d, want 3 (03:xx Monday once, Tuesday 10, Saturday 12)", s.InterruptedHours)
 	}
-	if len(s.RepeatOffenders) != 2 || s.RepeatOffenders[0] != (RuleCount{"DiskFull", 3}) || s.RepeatOffenders[1] != (RuleCount{"HighLatency", 3}) {
+	if len(s.RepeatOffenders) != 2 || s.RepeatOffenders[0] != (Offender{"DiskFull", 3}) || s.RepeatOffenders[1] != (Offender{"HighLatency", 3}) {
 		t.Errorf("RepeatOffenders = %v, want DiskFull and HighLatency with 3 each", s.RepeatOffenders)
 	}
 	if s.PageMinutes != 60 || s.ManualMinutes != 120 || s.TotalHours != 3 {
@@ -49,7 +49,7 @@ func TestSummarizeToil(t *testing.T) {
 
 func TestSummarizeToilEmpty(t *testing.T) {
 	s := SummarizeToil(nil, nil, 20*time.Hour, nil)
-	if s.Pages != 0 || s.TotalHours != 0 || s.RepeatOffenders == nil || len(s.PagesByHours) != 3 {
+	if s.Pages != 0 || s.TotalHours != 0 || s.RepeatOffenders == nil || s.PagesByHours != (PagesByHours{}) {
 		t.Errorf("empty summary = %+v", s)
 	}
 }

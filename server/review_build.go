@@ -274,27 +274,19 @@ func (s *Server) addTrends(ctx context.Context, sc scope, teams []string, lists 
 	return nil
 }
 
-// toil computes the automatic toil of a week from its pages: a team's page total counts distinct
-// notifications, each classified and priced by the hours of the team its episodes belong to.
+// toil computes the automatic toil of a week from its pages, as the Toil page does
+// (review.SummarizeToil): a team's page total counts distinct notifications, each classified and
+// priced by the hours of the team its episodes belong to; a rule's pages count its rows.
 func (s *Server) toil(sc scope, pages []review.Page, rows []noisyRow) toilSection {
-	t := toilSection{RepeatOffenders: []review.Offender{}, ManualEntries: []review.ToilEntry{}}
-	seen := map[int64]bool{}
-	var times []time.Time
-	perRule := map[string]int{}
-	for _, p := range pages {
-		perRule[p.Alertname]++
-		if seen[p.NotificationID] {
-			continue
-		}
-		seen[p.NotificationID] = true
+	tps := make([]review.ToilPage, len(pages))
+	for i, p := range pages {
 		team := s.cfg.HoursTeam(p.Team)
-		t.PagesByHours.Add(team.HoursClass(p.At))
-		t.PageMinutes += team.MinutesPerPage
-		times = append(times, p.At)
+		tps[i] = review.ToilPage{NotificationID: p.NotificationID, At: p.At, Team: p.Team, Rules: []string{p.Alertname},
+			Hours: team.HoursClass(p.At), Minutes: team.MinutesPerPage}
 	}
-	t.Pages = len(seen)
-	t.InterruptedHours = review.InterruptedHours(times, sc.Loc)
-	t.RepeatOffenders = review.RepeatOffenders(perRule, review.RepeatOffenderPages)
+	sum := review.SummarizeToil(tps, nil, 0, sc.Loc)
+	t := toilSection{Pages: sum.Pages, PagesByHours: sum.PagesByHours, InterruptedHours: sum.InterruptedHours,
+		RepeatOffenders: sum.RepeatOffenders, PageMinutes: sum.PageMinutes, ManualEntries: []review.ToilEntry{}}
 	t.MinutesPerPage, t.BudgetMinutes = s.toilRates(sc.Team)
 	return t
 }

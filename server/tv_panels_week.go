@@ -88,8 +88,7 @@ func (s *Server) tvToil(ctx context.Context, q tvQuery) (any, error) {
 	sum := sec.Summary
 	v := TVToil{Week: week.String(), Summary: sum, Total: hoursText(sum.TotalHours), Budget: hoursText(sum.BudgetHours),
 		Percent: int(sum.BudgetShare*100 + 0.5), BarPct: sec.BudgetPct, Entries: len(sec.Entries),
-		Business: sum.PagesByHours[review.HoursBusiness], Evening: sum.PagesByHours[review.HoursEvening],
-		Sleep: sum.PagesByHours[review.HoursSleep]}
+		Business: sum.PagesByHours.Business, Evening: sum.PagesByHours.Evening, Sleep: sum.PagesByHours.Sleep}
 	if len(sum.RepeatOffenders) > 0 {
 		v.TopRepeat, v.Repeats = sum.RepeatOffenders[0].Alertname, sum.RepeatOffenders[0].Pages
 	}
