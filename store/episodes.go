@@ -63,8 +63,11 @@ func (r episodeRow) episode() review.Episode {
 // fingerprint whose interval it overlaps, or opens a new one. When advance is set, the collector's
 // watermark moves in the same transaction, so a crash can never leave it ahead of the data.
 func (s *Store) IngestAlerts(ctx context.Context, reports []review.AlertReport, advance *Watermark) error {
+	if err := s.stmts.prepare(ctx, s.db, ingestQueries...); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, _, err := ingestEpisodes(ctx, tx, reports, nil); err != nil {
+		if _, _, err := ingestEpisodes(ctx, preparedTx{tx, s.stmts}, reports, nil); err != nil {
 			return err
 		}
 		if advance != nil {
@@ -73,6 +76,18 @@ func (s *Store) IngestAlerts(ctx context.Context, reports []review.AlertReport, 
 		return nil
 	})
 }
+
+// readEpisodesQuery reads the episodes of fingerprints $1 that overlap from since $2 on.
+const readEpisodesQuery = `
+	SELECT ` + episodeColumns + `
+	FROM unnest($1::bigint[], $2::timestamptz[]) AS r(fingerprint, since)
+	JOIN episodes e ON e.fingerprint = r.fingerprint
+	 AND tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '[]')
+	  && tstzrange(r.since, 'infinity'::timestamptz, '[]')`
+
+// ingestQueries are the statements of an ingest, prepared once per connection (prepared.go).
+var ingestQueries = []string{lockQuery, readEpisodesQuery, updateEpisodesQuery, insertEpisodesQuery,
+	writeEpisodesQuery, recordNotificationQuery, firstNotificationsQuery}
 
 // ingested maps each report (by index) to the episode it now belongs to.
 type ingested []int64
@@ -98,7 +113,7 @@ type repeated struct {
 //
 // With a repeatCheck, the first statement also counts a delivery whose exact content is stored
 // already; it then takes no lock and ingestEpisodes returns that notification and nothing else.
-func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport, check *repeatCheck) (ingested, *repeated, error) {
+func ingestEpisodes(ctx context.Context, t preparedTx, reports []review.AlertReport, check *repeatCheck) (ingested, *repeated, error) {
 	if len(reports) == 0 && check == nil {
 		return nil, nil, nil
 	}
@@ -132,7 +147,7 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 	}
 	sort.Slice(lockKeys, func(i, j int) bool { return lockKeys[i] < lockKeys[j] })
 	names := alertnames(reports)
-	rep, tols, err := lockFingerprints(ctx, tx, lockKeys, names, check)
+	rep, tols, err := lockFingerprints(ctx, t, lockKeys, names, check)
 	if err != nil || rep != nil || len(reports) == 0 {
 		return nil, rep, err
 	}
@@ -145,12 +160,7 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 	}
 	// A statement of its own, after the locks: its snapshot sees what the previous holders committed.
 	var rows []episodeRow
-	if err := tx.SelectContext(ctx, &rows, `
-		SELECT `+episodeColumns+`
-		FROM unnest($1::bigint[], $2::timestamptz[]) AS r(fingerprint, since)
-		JOIN episodes e ON e.fingerprint = r.fingerprint
-		 AND tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '[]')
-		  && tstzrange(r.since, 'infinity'::timestamptz, '[]')`,
+	if err := t.sel(ctx, &rows, readEpisodesQuery,
 		int64s(fpArg), tsArray(sinceArg)); err != nil {
 		return nil, nil, fmt.Errorf("reading episodes to merge with: %w", err)
 	}
@@ -178,7 +188,7 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 			}
 		}
 	}
-	ids, err := writeEpisodes(ctx, tx, changed, added)
+	ids, err := writeEpisodes(ctx, t, changed, added)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,11 +221,35 @@ func alertnames(reports []review.AlertReport) []string {
 	return names
 }
 
+const lockQuery = `
+	WITH repeat AS (
+	    UPDATE notifications n
+	    SET deliveries = n.deliveries + 1,
+	        received_at = least(n.received_at, $2),
+	        last_received_at = greatest(n.last_received_at, $2)
+	    WHERE $1::bytea IS NOT NULL
+	      AND n.id = (SELECT id FROM notifications WHERE payload_key = $1 ORDER BY id LIMIT 1)
+	    RETURNING n.id, (SELECT count(*) FROM notification_episodes ne WHERE ne.notification_id = n.id) AS episodes
+	), locked AS (
+	    SELECT count(pg_advisory_xact_lock(1, k::int)) AS n
+	    FROM (SELECT k FROM unnest($3::bigint[]) AS k ORDER BY k) AS keys
+	    WHERE NOT EXISTS (SELECT 1 FROM repeat)
+	), tolerances AS (
+	    SELECT alertname, min(group_interval_seconds) AS seconds
+	    FROM alert_rules
+	    WHERE alertname = ANY($4) AND gone_at IS NULL AND group_interval_seconds > 0
+	    GROUP BY alertname
+	)
+	SELECT (SELECT id FROM repeat) AS repeat_id, (SELECT episodes FROM repeat) AS repeat_episodes,
+	       (SELECT coalesce(array_agg(alertname), '{}') FROM tolerances) AS alertnames,
+	       (SELECT coalesce(array_agg(seconds), '{}') FROM tolerances) AS seconds
+	FROM locked`
+
 // lockFingerprints is the first statement of an ingest: it counts a repeated delivery when check
 // finds one (and then locks nothing), or else takes the advisory locks of lockKeys in sorted order
 // and returns, per alertname, how far apart two starts may be and still be one episode: one and a
 // half of the rule's evaluation interval when the rules collector has seen the rule.
-func lockFingerprints(ctx context.Context, tx *sqlx.Tx, lockKeys []int64, names []string, check *repeatCheck) (*repeated, map[string]time.Duration, error) {
+func lockFingerprints(ctx context.Context, t preparedTx, lockKeys []int64, names []string, check *repeatCheck) (*repeated, map[string]time.Duration, error) {
 	var pk []byte
 	var received *time.Time
 	if check != nil {
@@ -227,29 +261,7 @@ func lockFingerprints(ctx context.Context, tx *sqlx.Tx, lockKeys []int64, names 
 		Alertnames     pq.StringArray  `db:"alertnames"`
 		Seconds        pq.Float64Array `db:"seconds"`
 	}
-	err := tx.GetContext(ctx, &row, `
-		WITH repeat AS (
-		    UPDATE notifications n
-		    SET deliveries = n.deliveries + 1,
-		        received_at = least(n.received_at, $2),
-		        last_received_at = greatest(n.last_received_at, $2)
-		    WHERE $1::bytea IS NOT NULL
-		      AND n.id = (SELECT id FROM notifications WHERE payload_key = $1 ORDER BY id LIMIT 1)
-		    RETURNING n.id, (SELECT count(*) FROM notification_episodes ne WHERE ne.notification_id = n.id) AS episodes
-		), locked AS (
-		    SELECT count(pg_advisory_xact_lock(1, k::int)) AS n
-		    FROM (SELECT k FROM unnest($3::bigint[]) AS k ORDER BY k) AS keys
-		    WHERE NOT EXISTS (SELECT 1 FROM repeat)
-		), tolerances AS (
-		    SELECT alertname, min(group_interval_seconds) AS seconds
-		    FROM alert_rules
-		    WHERE alertname = ANY($4) AND gone_at IS NULL AND group_interval_seconds > 0
-		    GROUP BY alertname
-		)
-		SELECT (SELECT id FROM repeat) AS repeat_id, (SELECT episodes FROM repeat) AS repeat_episodes,
-		       (SELECT coalesce(array_agg(alertname), '{}') FROM tolerances) AS alertnames,
-		       (SELECT coalesce(array_agg(seconds), '{}') FROM tolerances) AS seconds
-		FROM locked`,
+	err := t.get(ctx, &row, lockQuery,
 		pk, received, int64s(lockKeys), pq.Array(names))
 	if err != nil {
 		return nil, nil, fmt.Errorf("locking fingerprints: %w", err)
@@ -319,6 +331,33 @@ func toArrays(eps []review.Episode) episodeArrays {
 	return a
 }
 
+const updateEpisodesQuery = `
+	UPDATE episodes AS e
+	SET team = u.team, labels = u.labels, annotations = u.annotations, generator_url = u.generator_url,
+	    starts_at = u.starts_at, ends_at = u.ends_at, end_kind = u.end_kind, expires_at = u.expires_at,
+	    last_seen_at = u.last_seen_at, last_seen_by = u.last_seen_by, via_webhook = u.via_webhook,
+	    via_alertmanager = u.via_alertmanager, via_prometheus = u.via_prometheus,
+	    silenced = u.silenced, flags = u.flags,
+	    missing_polls = 0
+	FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::timestamptz[],
+	            $7::timestamptz[], $8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+	            $12::boolean[], $13::boolean[], $14::boolean[], $15::boolean[], $16::jsonb[])
+	     AS u(id, team, labels, annotations, generator_url, starts_at, ends_at, end_kind, expires_at,
+	          last_seen_at, last_seen_by, via_webhook, via_alertmanager, via_prometheus, silenced, flags)
+	WHERE e.id = u.id`
+const insertEpisodesQuery = `
+	INSERT INTO episodes (fingerprint, alertname, team, labels, annotations, generator_url,
+	                      starts_at, ends_at, end_kind, expires_at, last_seen_at, last_seen_by,
+	                      via_webhook, via_alertmanager, via_prometheus, silenced, flags)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[],
+	                     $7::timestamptz[], $8::timestamptz[], $9::smallint[], $10::timestamptz[],
+	                     $11::timestamptz[], $12::text[], $13::boolean[], $14::boolean[],
+	                     $15::boolean[], $16::boolean[], $17::jsonb[])
+	RETURNING id, fingerprint, starts_at`
+
+// writeEpisodesQuery does both in one statement.
+var writeEpisodesQuery = `WITH changed AS (` + updateEpisodesQuery + ` RETURNING 1)` + shiftParams(insertEpisodesQuery, 16)
+
 var paramRef = regexp.MustCompile(`\$([0-9]+)`)
 
 // shiftParams renumbers the $n parameters of q to $(n+by).
@@ -331,34 +370,11 @@ func shiftParams(q string, by int) string {
 
 // writeEpisodes updates the changed episodes and inserts the added ones in one statement, and
 // returns the new episodes' ids by fingerprint and start.
-func writeEpisodes(ctx context.Context, tx *sqlx.Tx, changed, added []review.Episode) (map[idKey]int64, error) {
+func writeEpisodes(ctx context.Context, t preparedTx, changed, added []review.Episode) (map[idKey]int64, error) {
 	ids := map[idKey]int64{}
 	if len(changed) == 0 && len(added) == 0 {
 		return ids, nil
 	}
-	const update = `
-		UPDATE episodes AS e
-		SET team = u.team, labels = u.labels, annotations = u.annotations, generator_url = u.generator_url,
-		    starts_at = u.starts_at, ends_at = u.ends_at, end_kind = u.end_kind, expires_at = u.expires_at,
-		    last_seen_at = u.last_seen_at, last_seen_by = u.last_seen_by, via_webhook = u.via_webhook,
-		    via_alertmanager = u.via_alertmanager, via_prometheus = u.via_prometheus,
-		    silenced = u.silenced, flags = u.flags,
-		    missing_polls = 0
-		FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::timestamptz[],
-		            $7::timestamptz[], $8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-		            $12::boolean[], $13::boolean[], $14::boolean[], $15::boolean[], $16::jsonb[])
-		     AS u(id, team, labels, annotations, generator_url, starts_at, ends_at, end_kind, expires_at,
-		          last_seen_at, last_seen_by, via_webhook, via_alertmanager, via_prometheus, silenced, flags)
-		WHERE e.id = u.id`
-	const insert = `
-		INSERT INTO episodes (fingerprint, alertname, team, labels, annotations, generator_url,
-		                      starts_at, ends_at, end_kind, expires_at, last_seen_at, last_seen_by,
-		                      via_webhook, via_alertmanager, via_prometheus, silenced, flags)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[],
-		                     $7::timestamptz[], $8::timestamptz[], $9::smallint[], $10::timestamptz[],
-		                     $11::timestamptz[], $12::text[], $13::boolean[], $14::boolean[],
-		                     $15::boolean[], $16::boolean[], $17::jsonb[])
-		RETURNING id, fingerprint, starts_at`
 	c, a := toArrays(changed), toArrays(added)
 	changedArgs := []any{int64s(c.id), pq.Array(c.team), pq.Array(c.labels), pq.Array(c.annotations), pq.Array(c.gen),
 		tsArray(c.starts), tsArray(c.ends), int64s(c.kind), tsArray(c.expires), tsArray(c.seenAt),
@@ -373,17 +389,16 @@ func writeEpisodes(ctx context.Context, tx *sqlx.Tx, changed, added []review.Epi
 	var args []any
 	switch {
 	case len(added) == 0:
-		if _, err := tx.ExecContext(ctx, update, changedArgs...); err != nil {
+		if _, err := t.exec(ctx, updateEpisodesQuery, changedArgs...); err != nil {
 			return nil, fmt.Errorf("updating %d episodes: %w", len(changed), err)
 		}
 		return ids, nil
 	case len(changed) == 0:
-		q, args = insert, addedArgs
+		q, args = insertEpisodesQuery, addedArgs
 	default:
-		q = `WITH changed AS (` + update + ` RETURNING 1)` + shiftParams(insert, len(changedArgs))
-		args = append(changedArgs, addedArgs...)
+		q, args = writeEpisodesQuery, append(changedArgs, addedArgs...)
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("writing %d changed and %d new episodes: %w", len(changed), len(added), err)
 	}

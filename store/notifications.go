@@ -54,9 +54,13 @@ func (s *Store) IngestNotification(ctx context.Context, n Notification) (Notific
 	}
 	defer unlock()
 	pk := payloadKey(n)
+	if err := s.stmts.prepare(ctx, s.db, ingestQueries...); err != nil {
+		return NotificationResult{}, err
+	}
 	var res NotificationResult
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		ids, rep, err := ingestEpisodes(ctx, tx, n.Alerts, &repeatCheck{payloadKey: pk, receivedAt: n.ReceivedAt})
+		t := preparedTx{tx, s.stmts}
+		ids, rep, err := ingestEpisodes(ctx, t, n.Alerts, &repeatCheck{payloadKey: pk, receivedAt: n.ReceivedAt})
 		if err != nil {
 			return err
 		}
@@ -64,7 +68,7 @@ func (s *Store) IngestNotification(ctx context.Context, n Notification) (Notific
 			res = NotificationResult{ID: rep.id, Duplicate: true, Episodes: rep.episodes}
 			return nil
 		}
-		res, err = recordNotification(ctx, tx, n, ids, pk)
+		res, err = recordNotification(ctx, t, n, ids, pk)
 		return err
 	})
 	return res, err
@@ -111,7 +115,47 @@ type carried struct {
 	status  string
 }
 
-func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids ingested, payloadKey []byte) (NotificationResult, error) {
+// recordNotificationQuery stores a notification and links it to the episodes it carries, in one
+// statement; a copy already stored (same dedup key) is counted as one more delivery and links nothing.
+const recordNotificationQuery = `
+	WITH note AS (
+	    INSERT INTO notifications (dedup_key, receiver, group_key, group_key_hash, status, received_at,
+	                               last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at,
+	                               payload_key)
+	    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
+	    ON CONFLICT (dedup_key) DO UPDATE
+	    SET deliveries = notifications.deliveries + 1,
+	        received_at = least(notifications.received_at, EXCLUDED.received_at),
+	        last_received_at = greatest(notifications.last_received_at, EXCLUDED.last_received_at)
+	    RETURNING id, (xmax = 0) AS inserted
+	), links AS (
+	    INSERT INTO notification_episodes (notification_id, episode_id, alert_status)
+	    SELECT note.id, u.e, u.s FROM note, unnest($13::bigint[], $14::text[]) AS u(e, s)
+	    WHERE note.inserted
+	)
+	SELECT id, inserted FROM note`
+
+// firstNotificationsQuery makes a firing notification the first of its episodes to its receiver
+// where it was sent before the one recorded, and counts them.
+const firstNotificationsQuery = `
+	WITH up AS (
+	    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key,
+	                                   team, alertname, received_at)
+	    SELECT $1, e.id, $2, $3, $4, e.team, e.alertname, $6
+	    FROM unnest($5::bigint[]) AS u(id)
+	    JOIN episodes e ON e.id = u.id
+	    ON CONFLICT (receiver, episode_id) DO UPDATE
+	    SET first_notification_id = EXCLUDED.first_notification_id,
+	        first_sent_at = EXCLUDED.first_sent_at,
+	        first_dedup_key = EXCLUDED.first_dedup_key,
+	        received_at = EXCLUDED.received_at
+	    WHERE (EXCLUDED.first_sent_at, EXCLUDED.first_dedup_key)
+	        < (receiver_episodes.first_sent_at, receiver_episodes.first_dedup_key)
+	    RETURNING 1
+	)
+	SELECT count(*) FROM up`
+
+func recordNotification(ctx context.Context, t preparedTx, n Notification, ids ingested, payloadKey []byte) (NotificationResult, error) {
 	status := map[int64]string{}
 	var sentAt time.Time
 	for i, r := range n.Alerts {
@@ -155,23 +199,7 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 		ID       int64 `db:"id"`
 		Inserted bool  `db:"inserted"`
 	}
-	err := tx.GetContext(ctx, &row, `
-		WITH note AS (
-		    INSERT INTO notifications (dedup_key, receiver, group_key, group_key_hash, status, received_at,
-		                               last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at,
-		                               payload_key)
-		    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
-		    ON CONFLICT (dedup_key) DO UPDATE
-		    SET deliveries = notifications.deliveries + 1,
-		        received_at = least(notifications.received_at, EXCLUDED.received_at),
-		        last_received_at = greatest(notifications.last_received_at, EXCLUDED.last_received_at)
-		    RETURNING id, (xmax = 0) AS inserted
-		), links AS (
-		    INSERT INTO notification_episodes (notification_id, episode_id, alert_status)
-		    SELECT note.id, u.e, u.s FROM note, unnest($13::bigint[], $14::text[]) AS u(e, s)
-		    WHERE note.inserted
-		)
-		SELECT id, inserted FROM note`,
+	err := t.get(ctx, &row, recordNotificationQuery,
 		key, n.Receiver, n.GroupKey, groupHash[:], n.Status, n.ReceivedAt, len(n.Alerts), n.TruncatedAlerts,
 		n.ExternalURL, jsonText(n.GroupLabels), sentAt, payloadKey, int64s(epIDs), pq.Array(sts))
 	if err != nil {
@@ -192,23 +220,7 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 			firing = append(firing, c.episode)
 		}
 	}
-	err = tx.GetContext(ctx, &res.NewEpisodes, `
-		WITH up AS (
-		    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key,
-		                                   team, alertname, received_at)
-		    SELECT $1, e.id, $2, $3, $4, e.team, e.alertname, $6
-		    FROM unnest($5::bigint[]) AS u(id)
-		    JOIN episodes e ON e.id = u.id
-		    ON CONFLICT (receiver, episode_id) DO UPDATE
-		    SET first_notification_id = EXCLUDED.first_notification_id,
-		        first_sent_at = EXCLUDED.first_sent_at,
-		        first_dedup_key = EXCLUDED.first_dedup_key,
-		        received_at = EXCLUDED.received_at
-		    WHERE (EXCLUDED.first_sent_at, EXCLUDED.first_dedup_key)
-		        < (receiver_episodes.first_sent_at, receiver_episodes.first_dedup_key)
-		    RETURNING 1
-		)
-		SELECT count(*) FROM up`,
+	err = t.get(ctx, &res.NewEpisodes, firstNotificationsQuery,
 		n.Receiver, row.ID, sentAt, key, int64s(firing), n.ReceivedAt)
 	if err != nil {
 		return res, fmt.Errorf("recording first notifications: %w", err)
