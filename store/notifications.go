@@ -40,10 +40,14 @@ type NotificationResult struct {
 // statements: its alerts join or open episodes, the notification is recorded once however often it is
 // delivered, and each episode remembers the first firing notification its receiver got of it.
 //
+// Five statements, however many alerts: lock the fingerprints (and read the rules' evaluation
+// intervals), read their episodes, write the episodes, record the notification with its links,
+// record first notifications; each prepared once per connection.
+//
 // A delivery whose exact content is already stored (a retry, or a clustered replica's copy) is
-// only counted, by the transaction's first statement, which then takes none of the fingerprint locks: replaying it would
-// change nothing, and under a burst the copies would otherwise queue behind the original's locks
-// holding a connection each.
+// only counted, by the first statement, which then takes none of the fingerprint locks: replaying
+// it would change nothing, and under a burst the copies would otherwise queue behind the
+// original's locks holding a connection each.
 //
 // Deliveries of one group (receiver and group key) take their turn in this process before they
 // take a connection, so copies arriving together do not hold the pool while waiting for each other.
