@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,8 +63,11 @@ func (r episodeRow) episode() review.Episode {
 // fingerprint whose interval it overlaps, or opens a new one. When advance is set, the collector's
 // watermark moves in the same transaction, so a crash can never leave it ahead of the data.
 func (s *Store) IngestAlerts(ctx context.Context, reports []review.AlertReport, advance *Watermark) error {
+	if err := s.stmts.prepare(ctx, s.db, ingestQueries...); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := ingestEpisodes(ctx, tx, reports); err != nil {
+		if _, _, err := ingestEpisodes(ctx, preparedTx{tx, s.stmts}, reports, nil); err != nil {
 			return err
 		}
 		if advance != nil {
@@ -71,15 +77,45 @@ func (s *Store) IngestAlerts(ctx context.Context, reports []review.AlertReport, 
 	})
 }
 
+// readEpisodesQuery reads the episodes of fingerprints $1 that overlap from since $2 on.
+const readEpisodesQuery = `
+	SELECT ` + episodeColumns + `
+	FROM unnest($1::bigint[], $2::timestamptz[]) AS r(fingerprint, since)
+	JOIN episodes e ON e.fingerprint = r.fingerprint
+	 AND tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '[]')
+	  && tstzrange(r.since, 'infinity'::timestamptz, '[]')`
+
+// ingestQueries are the statements of an ingest, prepared once per connection (prepared.go).
+var ingestQueries = []string{lockQuery, readEpisodesQuery, updateEpisodesQuery, insertEpisodesQuery,
+	writeEpisodesQuery, recordNotificationQuery, firstNotificationsQuery}
+
 // ingested maps each report (by index) to the episode it now belongs to.
 type ingested []int64
 
-// ingestEpisodes reconciles reports with stored episodes in a constant number of statements however
-// many reports there are: lock the fingerprints, read their recent episodes and their rules'
-// evaluation intervals, decide in Go (review.Reconcile), write the changes in one UPDATE and one INSERT.
-func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) (ingested, error) {
-	if len(reports) == 0 {
-		return nil, nil
+// repeatCheck asks ingestEpisodes to first look for a stored notification with this payload key
+// and, when there is one, count one more delivery of it instead of ingesting anything.
+type repeatCheck struct {
+	payloadKey []byte
+	receivedAt time.Time
+}
+
+// repeated is the stored notification a repeatCheck found.
+type repeated struct {
+	id       int64
+	episodes int
+}
+
+// ingestEpisodes reconciles reports with stored episodes in three statements however many reports
+// there are: lock the fingerprints and read their rules' evaluation intervals; read their recent
+// episodes; decide in Go (review.Reconcile) and write the changes in one statement (UPDATE and
+// INSERT together, so the deferrable exclusion constraint is checked once at its end, when the
+// episodes a report moved and the ones it opened are all in place).
+//
+// With a repeatCheck, the first statement also counts a delivery whose exact content is stored
+// already; it then takes no lock and ingestEpisodes returns that notification and nothing else.
+func ingestEpisodes(ctx context.Context, t preparedTx, reports []review.AlertReport, check *repeatCheck) (ingested, *repeated, error) {
+	if len(reports) == 0 && check == nil {
+		return nil, nil, nil
 	}
 	// Postgres keeps microseconds: decide on the times as they will be stored, or a new episode
 	// could not be found again by its start (and nanosecond replicas would look apart).
@@ -110,13 +146,10 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 		}
 	}
 	sort.Slice(lockKeys, func(i, j int) bool { return lockKeys[i] < lockKeys[j] })
-	if _, err := tx.ExecContext(ctx, `
-		SELECT count(pg_advisory_xact_lock(1, k::int))
-		FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS keys`, int64s(lockKeys)); err != nil {
-		return nil, fmt.Errorf("locking fingerprints: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS episodes_one_per_interval DEFERRED`); err != nil {
-		return nil, fmt.Errorf("deferring the episode constraint: %w", err)
+	names := alertnames(reports)
+	rep, tols, err := lockFingerprints(ctx, t, lockKeys, names, check)
+	if err != nil || rep != nil || len(reports) == 0 {
+		return nil, rep, err
 	}
 
 	fpArg := make([]int64, len(fps))
@@ -125,25 +158,17 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 		fpArg[i] = int64(fp)
 		sinceArg[i] = tsPtr(since[fp])
 	}
+	// A statement of its own, after the locks: its snapshot sees what the previous holders committed.
 	var rows []episodeRow
-	if err := tx.SelectContext(ctx, &rows, `
-		SELECT `+episodeColumns+`
-		FROM unnest($1::bigint[], $2::timestamptz[]) AS r(fingerprint, since)
-		JOIN episodes e ON e.fingerprint = r.fingerprint
-		 AND tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '[]')
-		  && tstzrange(r.since, 'infinity'::timestamptz, '[]')`,
+	if err := t.sel(ctx, &rows, readEpisodesQuery,
 		int64s(fpArg), tsArray(sinceArg)); err != nil {
-		return nil, fmt.Errorf("reading episodes to merge with: %w", err)
+		return nil, nil, fmt.Errorf("reading episodes to merge with: %w", err)
 	}
 	stored := map[uint64][]review.Episode{}
 	for _, r := range rows {
 		stored[uint64(r.Fingerprint)] = append(stored[uint64(r.Fingerprint)], r.episode())
 	}
 
-	tols, err := tolerances(ctx, tx, reports)
-	if err != nil {
-		return nil, err
-	}
 	results := map[uint64]review.Reconciled{}
 	var changed, added []review.Episode
 	for _, fp := range fps {
@@ -163,15 +188,9 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 			}
 		}
 	}
-	if err := updateEpisodes(ctx, tx, changed); err != nil {
-		return nil, err
-	}
-	ids, err := insertEpisodes(ctx, tx, added)
+	ids, err := writeEpisodes(ctx, t, changed, added)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS episodes_one_per_interval IMMEDIATE`); err != nil {
-		return nil, fmt.Errorf("checking episodes do not overlap: %w", err)
+		return nil, nil, err
 	}
 
 	out := make(ingested, len(reports))
@@ -187,12 +206,10 @@ func ingestEpisodes(ctx context.Context, tx *sqlx.Tx, reports []review.AlertRepo
 			}
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
-// tolerances returns, per alertname, how far apart two starts may be and still be one episode: one
-// and a half of the rule's evaluation interval when the rules collector has seen the rule.
-func tolerances(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) (map[string]time.Duration, error) {
+func alertnames(reports []review.AlertReport) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, r := range reports {
@@ -201,25 +218,65 @@ func tolerances(ctx context.Context, tx *sqlx.Tx, reports []review.AlertReport) 
 			names = append(names, n)
 		}
 	}
-	var rows []struct {
-		Alertname string  `db:"alertname"`
-		Seconds   float64 `db:"seconds"`
+	return names
+}
+
+const lockQuery = `
+	WITH repeat AS (
+	    UPDATE notifications n
+	    SET deliveries = n.deliveries + 1,
+	        received_at = least(n.received_at, $2),
+	        last_received_at = greatest(n.last_received_at, $2)
+	    WHERE $1::bytea IS NOT NULL
+	      AND n.id = (SELECT id FROM notifications WHERE payload_key = $1 ORDER BY id LIMIT 1)
+	    RETURNING n.id, (SELECT count(*) FROM notification_episodes ne WHERE ne.notification_id = n.id) AS episodes
+	), locked AS (
+	    SELECT count(pg_advisory_xact_lock(1, k::int)) AS n
+	    FROM (SELECT k FROM unnest($3::bigint[]) AS k ORDER BY k) AS keys
+	    WHERE NOT EXISTS (SELECT 1 FROM repeat)
+	), tolerances AS (
+	    SELECT alertname, min(group_interval_seconds) AS seconds
+	    FROM alert_rules
+	    WHERE alertname = ANY($4) AND gone_at IS NULL AND group_interval_seconds > 0
+	    GROUP BY alertname
+	)
+	SELECT (SELECT id FROM repeat) AS repeat_id, (SELECT episodes FROM repeat) AS repeat_episodes,
+	       (SELECT coalesce(array_agg(alertname), '{}') FROM tolerances) AS alertnames,
+	       (SELECT coalesce(array_agg(seconds), '{}') FROM tolerances) AS seconds
+	FROM locked`
+
+// lockFingerprints is the first statement of an ingest: it counts a repeated delivery when check
+// finds one (and then locks nothing), or else takes the advisory locks of lockKeys in sorted order
+// and returns, per alertname, how far apart two starts may be and still be one episode: one and a
+// half of the rule's evaluation interval when the rules collector has seen the rule.
+func lockFingerprints(ctx context.Context, t preparedTx, lockKeys []int64, names []string, check *repeatCheck) (*repeated, map[string]time.Duration, error) {
+	var pk []byte
+	var received *time.Time
+	if check != nil {
+		pk, received = check.payloadKey, tsPtr(check.receivedAt)
 	}
-	if err := tx.SelectContext(ctx, &rows, `
-		SELECT alertname, min(group_interval_seconds) AS seconds
-		FROM alert_rules
-		WHERE alertname = ANY($1) AND gone_at IS NULL AND group_interval_seconds > 0
-		GROUP BY alertname`, pq.Array(names)); err != nil {
-		return nil, fmt.Errorf("reading rule evaluation intervals: %w", err)
+	var row struct {
+		RepeatID       sql.NullInt64   `db:"repeat_id"`
+		RepeatEpisodes sql.NullInt64   `db:"repeat_episodes"`
+		Alertnames     pq.StringArray  `db:"alertnames"`
+		Seconds        pq.Float64Array `db:"seconds"`
+	}
+	err := t.get(ctx, &row, lockQuery,
+		pk, received, int64s(lockKeys), pq.Array(names))
+	if err != nil {
+		return nil, nil, fmt.Errorf("locking fingerprints: %w", err)
+	}
+	if row.RepeatID.Valid {
+		return &repeated{id: row.RepeatID.Int64, episodes: int(row.RepeatEpisodes.Int64)}, nil, nil
 	}
 	out := make(map[string]time.Duration, len(names))
 	for _, n := range names {
 		out[n] = review.StartTolerance
 	}
-	for _, r := range rows {
-		out[r.Alertname] = review.ToleranceFor(time.Duration(r.Seconds * float64(time.Second)))
+	for i, n := range row.Alertnames {
+		out[n] = review.ToleranceFor(time.Duration(row.Seconds[i] * float64(time.Second)))
 	}
-	return out, nil
+	return nil, out, nil
 }
 
 func truncateTimes(in []review.AlertReport) []review.AlertReport {
@@ -274,27 +331,76 @@ func toArrays(eps []review.Episode) episodeArrays {
 	return a
 }
 
-func insertEpisodes(ctx context.Context, tx *sqlx.Tx, eps []review.Episode) (map[idKey]int64, error) {
+const updateEpisodesQuery = `
+	UPDATE episodes AS e
+	SET team = u.team, labels = u.labels, annotations = u.annotations, generator_url = u.generator_url,
+	    starts_at = u.starts_at, ends_at = u.ends_at, end_kind = u.end_kind, expires_at = u.expires_at,
+	    last_seen_at = u.last_seen_at, last_seen_by = u.last_seen_by, via_webhook = u.via_webhook,
+	    via_alertmanager = u.via_alertmanager, via_prometheus = u.via_prometheus,
+	    silenced = u.silenced, flags = u.flags,
+	    missing_polls = 0
+	FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::timestamptz[],
+	            $7::timestamptz[], $8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+	            $12::boolean[], $13::boolean[], $14::boolean[], $15::boolean[], $16::jsonb[])
+	     AS u(id, team, labels, annotations, generator_url, starts_at, ends_at, end_kind, expires_at,
+	          last_seen_at, last_seen_by, via_webhook, via_alertmanager, via_prometheus, silenced, flags)
+	WHERE e.id = u.id`
+const insertEpisodesQuery = `
+	INSERT INTO episodes (fingerprint, alertname, team, labels, annotations, generator_url,
+	                      starts_at, ends_at, end_kind, expires_at, last_seen_at, last_seen_by,
+	                      via_webhook, via_alertmanager, via_prometheus, silenced, flags)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[],
+	                     $7::timestamptz[], $8::timestamptz[], $9::smallint[], $10::timestamptz[],
+	                     $11::timestamptz[], $12::text[], $13::boolean[], $14::boolean[],
+	                     $15::boolean[], $16::boolean[], $17::jsonb[])
+	RETURNING id, fingerprint, starts_at`
+
+// writeEpisodesQuery does both in one statement.
+var writeEpisodesQuery = `WITH changed AS (` + updateEpisodesQuery + ` RETURNING 1)` + shiftParams(insertEpisodesQuery, 16)
+
+var paramRef = regexp.MustCompile(`\$([0-9]+)`)
+
+// shiftParams renumbers the $n parameters of q to $(n+by).
+func shiftParams(q string, by int) string {
+	return paramRef.ReplaceAllStringFunc(q, func(m string) string {
+		n, _ := strconv.Atoi(m[1:])
+		return "$" + strconv.Itoa(n+by)
+	})
+}
+
+// writeEpisodes updates the changed episodes and inserts the added ones in one statement, and
+// returns the new episodes' ids by fingerprint and start.
+func writeEpisodes(ctx context.Context, t preparedTx, changed, added []review.Episode) (map[idKey]int64, error) {
 	ids := map[idKey]int64{}
-	if len(eps) == 0 {
+	if len(changed) == 0 && len(added) == 0 {
 		return ids, nil
 	}
-	a := toArrays(eps)
-	rows, err := tx.QueryContext(ctx, `
-		INSERT INTO episodes (fingerprint, alertname, team, labels, annotations, generator_url,
-		                      starts_at, ends_at, end_kind, expires_at, last_seen_at, last_seen_by,
-		                      via_webhook, via_alertmanager, via_prometheus, silenced, flags)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[],
-		                     $7::timestamptz[], $8::timestamptz[], $9::smallint[], $10::timestamptz[],
-		                     $11::timestamptz[], $12::text[], $13::boolean[], $14::boolean[],
-		                     $15::boolean[], $16::boolean[], $17::jsonb[])
-		RETURNING id, fingerprint, starts_at`,
-		int64s(a.fp), pq.Array(a.alertname), pq.Array(a.team), pq.Array(a.labels), pq.Array(a.annotations),
+	c, a := toArrays(changed), toArrays(added)
+	changedArgs := []any{int64s(c.id), pq.Array(c.team), pq.Array(c.labels), pq.Array(c.annotations), pq.Array(c.gen),
+		tsArray(c.starts), tsArray(c.ends), int64s(c.kind), tsArray(c.expires), tsArray(c.seenAt),
+		pq.Array(c.seenBy), pq.Array(c.webhook), pq.Array(c.am), pq.Array(c.prom), pq.Array(c.silenced),
+		pq.Array(c.flags)}
+	addedArgs := []any{int64s(a.fp), pq.Array(a.alertname), pq.Array(a.team), pq.Array(a.labels), pq.Array(a.annotations),
 		pq.Array(a.gen), tsArray(a.starts), tsArray(a.ends), int64s(a.kind), tsArray(a.expires),
 		tsArray(a.seenAt), pq.Array(a.seenBy), pq.Array(a.webhook), pq.Array(a.am), pq.Array(a.prom),
-		pq.Array(a.silenced), pq.Array(a.flags))
+		pq.Array(a.silenced), pq.Array(a.flags)}
+	// Only the parts that have rows: an empty UPDATE or INSERT would still run its statement triggers.
+	var q string
+	var args []any
+	switch {
+	case len(added) == 0:
+		if _, err := t.exec(ctx, updateEpisodesQuery, changedArgs...); err != nil {
+			return nil, fmt.Errorf("updating %d episodes: %w", len(changed), err)
+		}
+		return ids, nil
+	case len(changed) == 0:
+		q, args = insertEpisodesQuery, addedArgs
+	default:
+		q, args = writeEpisodesQuery, append(changedArgs, addedArgs...)
+	}
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("inserting %d episodes: %w", len(eps), err)
+		return nil, fmt.Errorf("writing %d changed and %d new episodes: %w", len(changed), len(added), err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -306,38 +412,9 @@ func insertEpisodes(ctx context.Context, tx *sqlx.Tx, eps []review.Episode) (map
 		ids[idKey{uint64(fp), start.UnixNano()}] = id
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("inserting %d episodes: %w", len(eps), err)
+		return nil, fmt.Errorf("writing %d changed and %d new episodes: %w", len(changed), len(added), err)
 	}
 	return ids, nil
-}
-
-func updateEpisodes(ctx context.Context, tx *sqlx.Tx, eps []review.Episode) error {
-	if len(eps) == 0 {
-		return nil
-	}
-	a := toArrays(eps)
-	_, err := tx.ExecContext(ctx, `
-		UPDATE episodes AS e
-		SET team = u.team, labels = u.labels, annotations = u.annotations, generator_url = u.generator_url,
-		    starts_at = u.starts_at, ends_at = u.ends_at, end_kind = u.end_kind, expires_at = u.expires_at,
-		    last_seen_at = u.last_seen_at, last_seen_by = u.last_seen_by, via_webhook = u.via_webhook,
-		    via_alertmanager = u.via_alertmanager, via_prometheus = u.via_prometheus,
-		    silenced = u.silenced, flags = u.flags,
-		    missing_polls = 0
-		FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::timestamptz[],
-		            $7::timestamptz[], $8::smallint[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-		            $12::boolean[], $13::boolean[], $14::boolean[], $15::boolean[], $16::jsonb[])
-		     AS u(id, team, labels, annotations, generator_url, starts_at, ends_at, end_kind, expires_at,
-		          last_seen_at, last_seen_by, via_webhook, via_alertmanager, via_prometheus, silenced, flags)
-		WHERE e.id = u.id`,
-		int64s(a.id), pq.Array(a.team), pq.Array(a.labels), pq.Array(a.annotations), pq.Array(a.gen),
-		tsArray(a.starts), tsArray(a.ends), int64s(a.kind), tsArray(a.expires), tsArray(a.seenAt),
-		pq.Array(a.seenBy), pq.Array(a.webhook), pq.Array(a.am), pq.Array(a.prom), pq.Array(a.silenced),
-		pq.Array(a.flags))
-	if err != nil {
-		return fmt.Errorf("updating %d episodes: %w", len(eps), err)
-	}
-	return nil
 }
 
 // EpisodeFilter selects episodes that start in [From, To).

@@ -93,6 +93,45 @@ func TestIngestRefireIsASecondEpisode(t *testing.T) {
 	}
 }
 
+// One payload that resolves a stored open episode and reports its refire writes both in one
+// statement: the refire overlaps the stored row as it was until the update lands, which the
+// exclusion constraint (deferrable) accepts because it checks at the end of the statement. The
+// stored state is the same as after two payloads, and gaps and day counts follow.
+func TestIngestResolveAndRefireInOnePayload(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	if err := s.IngestAlerts(ctx, []review.AlertReport{report(7, t0, time.Time{}, review.RoadWebhook)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	end, refire := t0.Add(2*time.Minute), t0.Add(10*time.Minute)
+	rs := []review.AlertReport{report(7, t0, end, review.RoadWebhook), report(7, refire, time.Time{}, review.RoadWebhook)}
+	if err := s.IngestAlerts(ctx, rs, nil); err != nil {
+		t.Fatalf("resolving and refiring in one payload: %v", err)
+	}
+	eps := allEpisodes(t, s)
+	if len(eps) != 2 {
+		t.Fatalf("want 2 episodes, got %+v", eps)
+	}
+	// newest first
+	if !eps[1].StartsAt.Equal(t0) || eps[1].EndsAt == nil || !eps[1].EndsAt.Equal(end) || !eps[0].StartsAt.Equal(refire) || !eps[0].Open() {
+		t.Fatalf("want [%v, %v] then an open episode from %v, got %+v", t0, end, refire, eps)
+	}
+	var gap *string
+	if err := s.DB().GetContext(ctx, &gap, `SELECT gap_before::text FROM episodes WHERE starts_at = $1`, refire); err != nil {
+		t.Fatal(err)
+	}
+	if gap == nil || *gap != "00:08:00" {
+		t.Fatalf("gap before the refire: %v; want 00:08:00", gap)
+	}
+	var fires int
+	if err := s.DB().GetContext(ctx, &fires, `SELECT sum(fires) FROM episode_day_fires`); err != nil {
+		t.Fatal(err)
+	}
+	if fires != 2 {
+		t.Fatalf("day fires: %d; want 2", fires)
+	}
+}
+
 func TestConcurrentDeliveriesStoreOneEpisode(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()

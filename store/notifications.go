@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -42,10 +40,14 @@ type NotificationResult struct {
 // statements: its alerts join or open episodes, the notification is recorded once however often it is
 // delivered, and each episode remembers the first firing notification its receiver got of it.
 //
+// Five statements, however many alerts: lock the fingerprints (and read the rules' evaluation
+// intervals), read their episodes, write the episodes, record the notification with its links,
+// record first notifications; each prepared once per connection.
+//
 // A delivery whose exact content is already stored (a retry, or a clustered replica's copy) is
-// only counted, in one statement that takes none of the fingerprint locks: replaying it would
-// change nothing, and under a burst the copies would otherwise queue behind the original's locks
-// holding a connection each.
+// only counted, by the first statement, which then takes none of the fingerprint locks: replaying
+// it would change nothing, and under a burst the copies would otherwise queue behind the
+// original's locks holding a connection each.
 //
 // Deliveries of one group (receiver and group key) take their turn in this process before they
 // take a connection, so copies arriving together do not hold the pool while waiting for each other.
@@ -56,43 +58,24 @@ func (s *Store) IngestNotification(ctx context.Context, n Notification) (Notific
 	}
 	defer unlock()
 	pk := payloadKey(n)
-	if res, ok, err := s.countRepeatedDelivery(ctx, pk, n.ReceivedAt); err != nil || ok {
-		return res, err
+	if err := s.stmts.prepare(ctx, s.db, ingestQueries...); err != nil {
+		return NotificationResult{}, err
 	}
 	var res NotificationResult
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		ids, err := ingestEpisodes(ctx, tx, n.Alerts)
+		t := preparedTx{tx, s.stmts}
+		ids, rep, err := ingestEpisodes(ctx, t, n.Alerts, &repeatCheck{payloadKey: pk, receivedAt: n.ReceivedAt})
 		if err != nil {
 			return err
 		}
-		res, err = recordNotification(ctx, tx, n, ids, pk)
+		if rep != nil {
+			res = NotificationResult{ID: rep.id, Duplicate: true, Episodes: rep.episodes}
+			return nil
+		}
+		res, err = recordNotification(ctx, t, n, ids, pk)
 		return err
 	})
 	return res, err
-}
-
-// countRepeatedDelivery counts one more delivery of the stored notification with payload key pk;
-// ok is false when there is none yet.
-func (s *Store) countRepeatedDelivery(ctx context.Context, pk []byte, received time.Time) (NotificationResult, bool, error) {
-	var row struct {
-		ID       int64 `db:"id"`
-		Episodes int   `db:"episodes"`
-	}
-	err := s.db.GetContext(ctx, &row, `
-		UPDATE notifications n
-		SET deliveries = n.deliveries + 1,
-		    received_at = least(n.received_at, $2),
-		    last_received_at = greatest(n.last_received_at, $2)
-		WHERE n.id = (SELECT id FROM notifications WHERE payload_key = $1 ORDER BY id LIMIT 1)
-		RETURNING n.id, (SELECT count(*) FROM notification_episodes ne WHERE ne.notification_id = n.id) AS episodes`,
-		pk, received)
-	if errors.Is(err, sql.ErrNoRows) {
-		return NotificationResult{}, false, nil
-	}
-	if err != nil {
-		return NotificationResult{}, false, classify(fmt.Errorf("counting a repeated delivery: %w", err))
-	}
-	return NotificationResult{ID: row.ID, Duplicate: true, Episodes: row.Episodes}, true, nil
 }
 
 // payloadKey hashes what a delivery says: receiver, group, status, how many alerts were left out,
@@ -136,7 +119,47 @@ type carried struct {
 	status  string
 }
 
-func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids ingested, payloadKey []byte) (NotificationResult, error) {
+// recordNotificationQuery stores a notification and links it to the episodes it carries, in one
+// statement; a copy already stored (same dedup key) is counted as one more delivery and links nothing.
+const recordNotificationQuery = `
+	WITH note AS (
+	    INSERT INTO notifications (dedup_key, receiver, group_key, group_key_hash, status, received_at,
+	                               last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at,
+	                               payload_key)
+	    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
+	    ON CONFLICT (dedup_key) DO UPDATE
+	    SET deliveries = notifications.deliveries + 1,
+	        received_at = least(notifications.received_at, EXCLUDED.received_at),
+	        last_received_at = greatest(notifications.last_received_at, EXCLUDED.last_received_at)
+	    RETURNING id, (xmax = 0) AS inserted
+	), links AS (
+	    INSERT INTO notification_episodes (notification_id, episode_id, alert_status)
+	    SELECT note.id, u.e, u.s FROM note, unnest($13::bigint[], $14::text[]) AS u(e, s)
+	    WHERE note.inserted
+	)
+	SELECT id, inserted FROM note`
+
+// firstNotificationsQuery makes a firing notification the first of its episodes to its receiver
+// where it was sent before the one recorded, and counts them.
+const firstNotificationsQuery = `
+	WITH up AS (
+	    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key,
+	                                   team, alertname, received_at)
+	    SELECT $1, e.id, $2, $3, $4, e.team, e.alertname, $6
+	    FROM unnest($5::bigint[]) AS u(id)
+	    JOIN episodes e ON e.id = u.id
+	    ON CONFLICT (receiver, episode_id) DO UPDATE
+	    SET first_notification_id = EXCLUDED.first_notification_id,
+	        first_sent_at = EXCLUDED.first_sent_at,
+	        first_dedup_key = EXCLUDED.first_dedup_key,
+	        received_at = EXCLUDED.received_at
+	    WHERE (EXCLUDED.first_sent_at, EXCLUDED.first_dedup_key)
+	        < (receiver_episodes.first_sent_at, receiver_episodes.first_dedup_key)
+	    RETURNING 1
+	)
+	SELECT count(*) FROM up`
+
+func recordNotification(ctx context.Context, t preparedTx, n Notification, ids ingested, payloadKey []byte) (NotificationResult, error) {
 	status := map[int64]string{}
 	var sentAt time.Time
 	for i, r := range n.Alerts {
@@ -169,39 +192,26 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 	key := dedupKey(n, eps)
 	groupHash := sha256.Sum256([]byte(n.GroupKey))
 
+	epIDs := make([]int64, len(eps))
+	sts := make([]string, len(eps))
+	for i, c := range eps {
+		epIDs[i], sts[i] = c.episode, c.status
+	}
+	// The notification and its links in one statement; a copy already stored (same dedup key) is
+	// counted as one more delivery and links nothing.
 	var row struct {
 		ID       int64 `db:"id"`
 		Inserted bool  `db:"inserted"`
 	}
-	err := tx.GetContext(ctx, &row, `
-		INSERT INTO notifications (dedup_key, receiver, group_key, group_key_hash, status, received_at,
-		                           last_received_at, alerts, truncated_alerts, external_url, group_labels, sent_at,
-		                           payload_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (dedup_key) DO UPDATE
-		SET deliveries = notifications.deliveries + 1,
-		    received_at = least(notifications.received_at, EXCLUDED.received_at),
-		    last_received_at = greatest(notifications.last_received_at, EXCLUDED.last_received_at)
-		RETURNING id, (xmax = 0) AS inserted`,
+	err := t.get(ctx, &row, recordNotificationQuery,
 		key, n.Receiver, n.GroupKey, groupHash[:], n.Status, n.ReceivedAt, len(n.Alerts), n.TruncatedAlerts,
-		n.ExternalURL, jsonText(n.GroupLabels), sentAt, payloadKey)
+		n.ExternalURL, jsonText(n.GroupLabels), sentAt, payloadKey, int64s(epIDs), pq.Array(sts))
 	if err != nil {
 		return NotificationResult{}, fmt.Errorf("recording notification: %w", err)
 	}
 	res := NotificationResult{ID: row.ID, Duplicate: !row.Inserted, Episodes: len(eps)}
 	if !row.Inserted || len(eps) == 0 {
 		return res, nil
-	}
-	epIDs := make([]int64, len(eps))
-	sts := make([]string, len(eps))
-	for i, c := range eps {
-		epIDs[i], sts[i] = c.episode, c.status
-	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO notification_episodes (notification_id, episode_id, alert_status)
-		SELECT $1, e, s FROM unnest($2::bigint[], $3::text[]) AS u(e, s)`,
-		row.ID, int64s(epIDs), pq.Array(sts)); err != nil {
-		return res, fmt.Errorf("linking notification to episodes: %w", err)
 	}
 	if n.Status != "firing" {
 		return res, nil
@@ -214,23 +224,7 @@ func recordNotification(ctx context.Context, tx *sqlx.Tx, n Notification, ids in
 			firing = append(firing, c.episode)
 		}
 	}
-	err = tx.GetContext(ctx, &res.NewEpisodes, `
-		WITH up AS (
-		    INSERT INTO receiver_episodes (receiver, episode_id, first_notification_id, first_sent_at, first_dedup_key,
-		                                   team, alertname, received_at)
-		    SELECT $1, e.id, $2, $3, $4, e.team, e.alertname, $6
-		    FROM unnest($5::bigint[]) AS u(id)
-		    JOIN episodes e ON e.id = u.id
-		    ON CONFLICT (receiver, episode_id) DO UPDATE
-		    SET first_notification_id = EXCLUDED.first_notification_id,
-		        first_sent_at = EXCLUDED.first_sent_at,
-		        first_dedup_key = EXCLUDED.first_dedup_key,
-		        received_at = EXCLUDED.received_at
-		    WHERE (EXCLUDED.first_sent_at, EXCLUDED.first_dedup_key)
-		        < (receiver_episodes.first_sent_at, receiver_episodes.first_dedup_key)
-		    RETURNING 1
-		)
-		SELECT count(*) FROM up`,
+	err = t.get(ctx, &res.NewEpisodes, firstNotificationsQuery,
 		n.Receiver, row.ID, sentAt, key, int64s(firing), n.ReceivedAt)
 	if err != nil {
 		return res, fmt.Errorf("recording first notifications: %w", err)

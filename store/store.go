@@ -35,6 +35,8 @@ type Store struct {
 	replica bool
 	// groups serialises the deliveries of one notification group in this process (notifications.go).
 	groups *keyedLock // shared by Primary views
+	// stmts are the ingest statements, prepared once per connection (prepared.go).
+	stmts *preparedStmts // shared by Primary views
 }
 
 // Pool sizes per instance: writes (webhook, collectors, forms) and page reads. Three instances on
@@ -50,7 +52,7 @@ func Open(ctx context.Context, url, readURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, groups: &keyedLock{}}
+	s := &Store{db: db, groups: &keyedLock{}, stmts: &preparedStmts{}}
 	if readURL != "" {
 		if s.read, err = connect(ctx, readURL, writePoolSize); err != nil {
 			db.Close()
@@ -121,6 +123,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if s.read != s.db {
 		s.read.Close()
 	}

@@ -102,3 +102,50 @@ func TestSmokeDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIngestBaselinesWriteTheWebhooksRows: the "all rows" baselines write, per payload, the same
+// rows as the webhook (episodes, one notification, a link and a first notification per alert);
+// the episodes-only baselines write the episodes.
+func TestIngestBaselinesWriteTheWebhooksRows(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, storetest.NewURL(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct {
+		Episodes      int `db:"episodes"`
+		Notifications int `db:"notifications"`
+		Links         int `db:"links"`
+		Firsts        int `db:"firsts"`
+	}
+	count := func() counts {
+		var c counts
+		if err := st.DB().GetContext(ctx, &c, `
+			SELECT (SELECT count(*) FROM episodes) AS episodes, (SELECT count(*) FROM notifications) AS notifications,
+			       (SELECT count(*) FROM notification_episodes) AS links, (SELECT count(*) FROM receiver_episodes) AS firsts`); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	const alerts = 5
+	for i, m := range ingestModes {
+		before := count()
+		if err := m.write(ctx, st, benchPayload(int64(i+1), alerts)); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		after := count()
+		got := counts{after.Episodes - before.Episodes, after.Notifications - before.Notifications,
+			after.Links - before.Links, after.Firsts - before.Firsts}
+		want := counts{Episodes: alerts}
+		if i == modeWebhook || i >= modeAllInsertAutocommit {
+			want = counts{alerts, 1, alerts, alerts}
+		}
+		if got != want {
+			t.Errorf("%s wrote %+v; want %+v", m.name, got, want)
+		}
+	}
+}

@@ -198,6 +198,16 @@ func measure(ctx context.Context, o options, dbURL string) error {
 	return nil
 }
 
+// measureIngestOnly measures ingest alone, without touching the data set.
+func measureIngestOnly(ctx context.Context, o options) error {
+	ingest, err := measureIngest(ctx, o)
+	if err != nil {
+		return err
+	}
+	report(o, 0, 0, 0, ingest, nil, nil, nil)
+	return nil
+}
+
 // machine describes where the figures were measured.
 func machine(ctx context.Context) string {
 	cpu := "unknown CPU"

@@ -49,6 +49,11 @@ func run(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, only: *only, out: os.Stdout, log: os.Stderr}
+	if args[0] == "run" && o.only == "ingest" {
+		// Ingest writes to its own scratch database: it neither needs the data set nor may it
+		// generate or migrate one (another run may be using it).
+		return measureIngestOnly(ctx, o)
+	}
 	dbURL, err := ensureDataset(ctx, o.base, datasetName(sc), sc, o.seed, o.log)
 	if err != nil || args[0] == "load" {
 		return err
