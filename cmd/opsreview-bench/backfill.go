@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -42,9 +43,10 @@ const (
 // backfillResult is what one backfill measurement gives.
 type backfillResult struct {
 	slis, samplesPerRun int
-	perSecond           []float64 // end to end, one per run
-	loadAvg             []string  // the 1-minute load average at each run's end
-	queryPS, storePS    float64   // query_range alone, SaveSLISamples alone (a subset, sequential)
+	perSecond           []float64  // end to end, one per run
+	cpu                 []cpuSplit // CPU seconds spent per run, by process
+	loadAvg             []string   // the 1-minute load average at each run's end
+	queryPS, storePS    float64    // query_range alone, SaveSLISamples alone (a subset, sequential)
 	splitSLIs           int
 }
 
@@ -83,7 +85,7 @@ func measureBackfill(ctx context.Context, o options) (*backfillResult, error) {
 		return nil, err
 	}
 	fmt.Fprintf(o.log, "backfill: %d SLIs × %d weeks written as TSDB blocks in %s\n", nSLI, backfillWeeks, time.Since(began).Round(time.Second))
-	promURL, stop, err := startBenchPrometheus(ctx, dir)
+	promURL, promPID, stop, err := startBenchPrometheus(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -118,9 +120,11 @@ func measureBackfill(ctx context.Context, o options) (*backfillResult, error) {
 			return nil, err
 		}
 		stopProfile := startProfile(o.log, run)
+		cpu0 := cpuNow(ctx, st, promPID)
 		t0 := time.Now()
 		err = c.Collect(ctx)
 		d := time.Since(t0)
+		cpu := cpuNow(ctx, st, promPID).minus(cpu0)
 		stopProfile()
 		if err != nil {
 			return nil, fmt.Errorf("backfill run %d: %w", run+1, err)
@@ -133,8 +137,9 @@ func measureBackfill(ctx context.Context, o options) (*backfillResult, error) {
 		res.samplesPerRun = n
 		res.perSecond = append(res.perSecond, ps)
 		res.loadAvg = append(res.loadAvg, loadAverage())
-		fmt.Fprintf(o.log, "backfill run %d: %d samples in %s: %.0f samples/s (load average %s)\n",
-			run+1, n, d.Round(time.Millisecond), ps, loadAverage())
+		res.cpu = append(res.cpu, cpu)
+		fmt.Fprintf(o.log, "backfill run %d: %d samples in %s: %.0f samples/s (load average %s); CPU: collector %.1f s, Postgres %.1f s, Prometheus %.1f s\n",
+			run+1, n, d.Round(time.Millisecond), ps, loadAverage(), cpu.collector, cpu.postgres, cpu.prometheus)
 	}
 	res.splitSLIs = min(nSLI, 20)
 	if res.queryPS, res.storePS, err = backfillSplit(ctx, o, st, cfg, names[:res.splitSLIs]); err != nil {
@@ -213,6 +218,23 @@ func reportBackfill(w io.Writer, r *backfillResult) {
 	fmt.Fprintf(w, "| what | scope | median | p95 | target | met |\n|---|---|---:|---:|---|---|\n")
 	fmt.Fprintf(w, "| backfill: SLI collector, end to end | %d SLIs, %d runs | %.0f samples/s | %.0f samples/s | ≥ 100,000 samples/s | %s |\n",
 		r.slis, len(s), med, p95, yes(p95 >= 100_000))
+	// CPU per sample does not depend on what else the machine runs; two cores fully ours would store
+	// 2 / (CPU seconds per sample) samples a second.
+	var per []float64
+	var last cpuSplit
+	for _, c := range r.cpu {
+		per = append(per, c.total()/float64(r.samplesPerRun))
+		last = c
+	}
+	sort.Float64s(per)
+	if len(per) > 0 && per[len(per)/2] > 0 {
+		fmt.Fprintf(w, "| backfill: CPU per sample (collector + Postgres + Prometheus) | %d SLIs, %d runs | %.1f µs | | | |\n",
+			r.slis, len(per), 1e6*per[len(per)/2])
+		fmt.Fprintf(w, "| backfill: what 2 idle cores would store at that CPU cost | | %.0f samples/s | | ≥ 100,000 samples/s | %s |\n",
+			2/per[len(per)/2], yes(2/per[len(per)/2] >= 100_000))
+		fmt.Fprintf(w, "| backfill: CPU split of the last run | | collector %.1f s, Postgres %.1f s, Prometheus %.1f s | | | |\n",
+			last.collector, last.postgres, last.prometheus)
+	}
 	fmt.Fprintf(w, "| backfill: query_range alone (sequential) | %d SLIs, 1 run | %.0f samples/s | | | |\n", r.splitSLIs, r.queryPS)
 	fmt.Fprintf(w, "| backfill: SaveSLISamples alone (sequential) | %d SLIs, 1 run | %.0f samples/s | | | |\n", r.splitSLIs, r.storePS)
 }
@@ -300,24 +322,24 @@ func writeBackfillBlocks(ctx context.Context, dir string, names []string, start,
 // startBenchPrometheus starts prometheus on a free loopback port over dir/data and waits until it
 // is ready. It scrapes nothing and keeps a year, so the blocks are neither compacted nor deleted
 // while it runs.
-func startBenchPrometheus(ctx context.Context, dir string) (string, func(), error) {
+func startBenchPrometheus(ctx context.Context, dir string) (string, int, func(), error) {
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
-		return "", nil, fmt.Errorf("the backfill benchmark needs prometheus (apt-get install prometheus): %w", err)
+		return "", 0, nil, fmt.Errorf("the backfill benchmark needs prometheus (apt-get install prometheus): %w", err)
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("global: {scrape_interval: 1m}\n"), 0o644); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(pctx, bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -325,7 +347,7 @@ func startBenchPrometheus(ctx context.Context, dir string) (string, func(), erro
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		cancel()
-		return "", nil, fmt.Errorf("starting prometheus: %w", err)
+		return "", 0, nil, fmt.Errorf("starting prometheus: %w", err)
 	}
 	stop := func() {
 		cancel()
@@ -338,13 +360,13 @@ func startBenchPrometheus(ctx context.Context, dir string) (string, func(), erro
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url, stop, nil
+				return url, cmd.Process.Pid, stop, nil
 			}
 		}
 		if i > 1200 || ctx.Err() != nil {
 			stop()
 			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-			return "", nil, errors.Join(errors.New("prometheus did not become ready:\n"+string(b)), ctx.Err())
+			return "", 0, nil, errors.Join(errors.New("prometheus did not become ready:\n"+string(b)), ctx.Err())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -367,6 +389,49 @@ func startProfile(log io.Writer, run int) func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// cpuSplit is CPU time (user + system) in seconds: this process (the collector), the Postgres
+// backends of the scratch database, Prometheus.
+type cpuSplit struct{ collector, postgres, prometheus float64 }
+
+func (c cpuSplit) total() float64 { return c.collector + c.postgres + c.prometheus }
+
+func (c cpuSplit) minus(d cpuSplit) cpuSplit {
+	return cpuSplit{c.collector - d.collector, c.postgres - d.postgres, c.prometheus - d.prometheus}
+}
+
+// cpuNow reads the CPU time of the three from /proc (Linux, Postgres on this machine; zero
+// elsewhere). A backend that ends during a run is not counted: the store's pool keeps its
+// connections open.
+func cpuNow(ctx context.Context, st *store.Store, promPID int) cpuSplit {
+	var pids []int64
+	_ = st.DB().SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	c := cpuSplit{collector: procCPU(os.Getpid()), prometheus: procCPU(promPID)}
+	for _, p := range pids {
+		c.postgres += procCPU(int(p))
+	}
+	return c
+}
+
+// procCPU is a process's user + system CPU seconds from /proc/PID/stat (clock ticks of 1/100 s).
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command may contain spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	sy, _ := strconv.ParseFloat(f[12], 64)
+	return (u + sy) / 100
 }
 
 // loadAverage is the 1-minute load average, or "?".
