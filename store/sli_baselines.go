@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,16 +76,23 @@ func refreshBaselineBatch(ctx context.Context, tx *sqlx.Tx, id int64, hours []ti
 	// The values of every window as two arrays in one row: the times as microseconds after lo
 	// (date_part of a short interval is an exact float8; extract's numeric costs several times
 	// more), in index order, sorted here should the plan ever differ.
-	var offs pq.Int64Array
-	var vals pq.Float64Array
+	var offs []int64
+	var vals []float64
 	if !lo.IsZero() {
+		var offText, valText numberArray
 		if err := tx.QueryRowxContext(ctx, `
 			SELECT coalesce(array_agg(round(date_part('epoch', at - $2) * 1000000)::int8), '{}'),
 			       coalesce(array_agg(value), '{}')
 			FROM (SELECT at, value FROM sli_samples
 			      WHERE sli_id = $1 AND at >= $2 AND at < $3 AND value IS NOT NULL
 			      ORDER BY at) s`,
-			id, lo, hi).Scan(&offs, &vals); err != nil {
+			id, lo, hi).Scan(&offText, &valText); err != nil {
+			return fmt.Errorf("reading the samples of %d baselines: %w", len(hours), err)
+		}
+		var err1, err2 error
+		offs, err1 = offText.ints()
+		vals, err2 = valText.floats()
+		if err := errors.Join(err1, err2); err != nil {
 			return fmt.Errorf("reading the samples of %d baselines: %w", len(hours), err)
 		}
 		if len(offs) != len(vals) {
@@ -97,7 +105,7 @@ func refreshBaselineBatch(ctx context.Context, tx *sqlx.Tx, id int64, hours []ti
 	n := len(hs)
 	hStart, hEnd := make([]int64, n), make([]int64, n)
 	hWeek, hSamples, hWeeks := make([]int64, n), make([]int64, n), make([]int64, n)
-	med, low, high := make([]sql.NullFloat64, n), make([]sql.NullFloat64, n), make([]sql.NullFloat64, n)
+	med, low, high, known := make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
 	perWeek := make([][]float64, job.Spec.Weeks)
 	for i, h := range hs {
 		for k, w := range h.windows {
@@ -113,14 +121,12 @@ func refreshBaselineBatch(ctx context.Context, tx *sqlx.Tx, id int64, hours []ti
 		band := review.BandOf(h.span.From, job.Loc, perWeek, job.Spec)
 		hStart[i], hEnd[i] = micros(h.span.From), micros(h.span.To)
 		hWeek[i], hSamples[i], hWeeks[i] = int64(band.HourOfWeek), int64(band.Samples), int64(band.Weeks)
-		if band.Known() {
-			med[i] = sql.NullFloat64{Float64: *band.Median, Valid: true}
-			low[i] = sql.NullFloat64{Float64: *band.Low, Valid: true}
-			high[i] = sql.NullFloat64{Float64: *band.High, Valid: true}
+		if known[i] = band.Known(); known[i] {
+			med[i], low[i], high[i] = *band.Median, *band.Low, *band.High
 		}
 	}
-	_, err := tx.ExecContext(ctx, upsertBaselinesSQL, id, pq.Array(hStart), pq.Array(hEnd), pq.Array(hWeek),
-		pq.Array(hSamples), pq.Array(hWeeks), pq.Array(med), pq.Array(low), pq.Array(high))
+	_, err := tx.ExecContext(ctx, upsertBaselinesSQL, id, int8Array(hStart), int8Array(hEnd), int8Array(hWeek),
+		int8Array(hSamples), int8Array(hWeeks), float8Array(med, known), float8Array(low, known), float8Array(high, known))
 	if err != nil {
 		return fmt.Errorf("storing %d baselines: %w", len(hours), err)
 	}

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -110,13 +108,11 @@ func (s *Store) SaveSLISamples(ctx context.Context, id int64, samples []review.S
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if len(samples) > 0 {
 			ats := make([]int64, len(samples)) // microseconds since the epoch: cheaper to send and parse than text
-			vals := make([]sql.NullFloat64, len(samples))
+			vals, valid := make([]float64, len(samples)), make([]bool, len(samples))
 			from, to := samples[0].At, samples[0].At
 			for i, sm := range samples {
 				ats[i] = micros(sm.At)
-				if !sm.Gap && !math.IsNaN(sm.Value) && !math.IsInf(sm.Value, 0) {
-					vals[i] = sql.NullFloat64{Float64: sm.Value, Valid: true}
-				}
+				vals[i], valid[i] = sm.Value, !sm.Gap
 				from, to = minTime(from, sm.At), maxTime(to, sm.At)
 			}
 			_, err := tx.ExecContext(ctx, `
@@ -125,7 +121,7 @@ func (s *Store) SaveSLISamples(ctx context.Context, id int64, samples []review.S
 				FROM unnest($2::int8[], $3::float8[]) AS u(at, value)
 				ON CONFLICT (sli_id, at) DO UPDATE SET value = EXCLUDED.value
 				WHERE EXCLUDED.value IS NOT NULL AND sli_samples.value IS DISTINCT FROM EXCLUDED.value`,
-				id, pq.Array(ats), pq.Array(vals))
+				id, int8Array(ats), float8Array(vals, valid))
 			if err != nil {
 				return fmt.Errorf("storing %d samples: %w", len(samples), err)
 			}
