@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -23,6 +24,11 @@ const KindSLI = "sli"
 // MaxChunkPoints is the most steps one query_range asks for: Prometheus refuses more than 11,000
 // points per series.
 const MaxChunkPoints = 10_000
+
+// SLIWorkers is how many SLIs one collector brings up to date at once by default. A backfill is
+// bound by Postgres's CPU (inserting samples, recomputing baselines); with two cores, four keep
+// both busy while queries and commits wait.
+const SLIWorkers = 4
 
 // SLICollector pulls the samples of every SLI of one Prometheus source with query_range at each
 // SLI's step: the source's lookback on the first run, then forward behind a safety lag. Steps are
@@ -45,6 +51,9 @@ type SLICollector struct {
 	HeadGrace time.Duration
 	// MaxPoints is the most steps per query (at most MaxChunkPoints).
 	MaxPoints int
+	// Workers is how many SLIs are collected at once (SLIWorkers by default), each with its own
+	// query and database transaction; an SLI's own chunks stay in order.
+	Workers int
 
 	clock *sourceClock // the source's time (from the Date of its answers) on Now's terms
 }
@@ -61,6 +70,7 @@ func NewSLICollector(cfg *config.Config, src config.PrometheusSource, st *store.
 		cfg: cfg, src: src, st: st,
 		log: log.With("component", "collector", "source", src.Name, "kind", KindSLI),
 		Now: time.Now, Lag: 2 * time.Minute, HeadGrace: 15 * time.Minute, MaxPoints: MaxChunkPoints,
+		Workers: SLIWorkers,
 	}
 	c.clock = newSourceClock(func() time.Time { return c.Now() })
 	a, err := newSLIQueryAPI(src, c.clock)
@@ -89,19 +99,33 @@ func (c *SLICollector) Interval() time.Duration { return c.src.Interval.D() }
 // that times out keeps what it stored and the next run continues from there.
 func (c *SLICollector) Timeout() time.Duration { return max(c.src.Timeout.D(), 5*time.Minute) }
 
-// Collect brings every SLI of the source up to date. One SLI's failure does not stop the others;
-// the errors are returned together and each is recorded on its SLI.
+// Collect brings every SLI of the source up to date, Workers SLIs at a time: while one SLI's chunk
+// is being queried another's is being stored, and Postgres works on several at once. One SLI's
+// failure does not stop the others; the errors are returned together, in the order of the SLIs,
+// and each is recorded on its SLI.
 func (c *SLICollector) Collect(ctx context.Context) error {
-	var errs []error
-	for _, s := range c.slis {
+	errs := make([]error, len(c.slis))
+	sem := make(chan struct{}, max(c.Workers, 1))
+	var wg sync.WaitGroup
+	for i, s := range c.slis {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
+			errs[i] = ctx.Err()
 			break
 		}
-		if err := c.collectSLI(ctx, s); err != nil {
-			errs = append(errs, fmt.Errorf("SLI %s: %w", s.Name, err))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.collectSLI(ctx, s); err != nil {
+				errs[i] = fmt.Errorf("SLI %s: %w", s.Name, err)
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"sort"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -12,62 +15,32 @@ import (
 	"github.com/opsreview/opsreview/review"
 )
 
-// baselineBatch bounds the hours recomputed by one statement.
+// baselineBatch bounds the hours recomputed at once (and so the samples read for them: the hours'
+// span plus the weeks before it).
 const baselineBatch = 2000
 
-// refreshBaselinesSQL computes the bands of a batch of hours from their windows and upserts them;
-// unchanged bands are not rewritten.
-const refreshBaselinesSQL = `
-		WITH hours AS (
-		    SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[], $4::smallint[])
-		        AS h(hour_start, hour_end, hour_of_week)
-		), windows AS (
-		    SELECT * FROM unnest($5::timestamptz[], $6::int[], $7::timestamptz[], $8::timestamptz[])
-		        AS w(hour_start, k, span_from, span_to)
-		), vals AS (
-		    -- LATERAL with OFFSET 0 keeps one index range scan per window; as a plain join the
-		    -- planner reads every sample of the SLI once per window.
-		    SELECT w.hour_start, w.k, s.value
-		    FROM windows w
-		    CROSS JOIN LATERAL (
-		        SELECT value FROM sli_samples
-		        WHERE sli_id = $1 AND at >= w.span_from AND at < w.span_to AND value IS NOT NULL
-		        OFFSET 0
-		    ) s
-		), agg AS (
-		    SELECT h.hour_start, h.hour_end, h.hour_of_week,
-		           count(v.value) AS samples,
-		           count(DISTINCT v.k) AS weeks,
-		           percentile_cont(0.5) WITHIN GROUP (ORDER BY v.value) AS median,
-		           percentile_cont($9::float8) WITHIN GROUP (ORDER BY v.value) AS low,
-		           percentile_cont($10::float8) WITHIN GROUP (ORDER BY v.value) AS high
-		    FROM hours h
-		    LEFT JOIN vals v ON v.hour_start = h.hour_start
-		    GROUP BY h.hour_start, h.hour_end, h.hour_of_week
-		)
+// upsertBaselinesSQL stores computed bands; unchanged bands are not rewritten.
+const upsertBaselinesSQL = `
 		INSERT INTO sli_baselines (sli_id, hour_start, hour_end, hour_of_week, samples, weeks, median, low, high)
-		SELECT $1, hour_start, hour_end, hour_of_week, samples, weeks,
-		       CASE WHEN enough THEN median END,
-		       CASE WHEN enough THEN low END,
-		       CASE WHEN enough THEN high END
-		FROM (SELECT *, samples > 0 AND samples >= $11 AND weeks >= $12 AS enough FROM agg) a
+		SELECT $1, timestamptz 'epoch' + hs * interval '1 microsecond', timestamptz 'epoch' + he * interval '1 microsecond',
+		       hw, n, w, med, lo, hi
+		FROM unnest($2::int8[], $3::int8[], $4::smallint[], $5::int[], $6::smallint[], $7::float8[], $8::float8[], $9::float8[])
+		    AS b(hs, he, hw, n, w, med, lo, hi)
 		ON CONFLICT (sli_id, hour_start) DO UPDATE SET
 		    hour_end = EXCLUDED.hour_end, hour_of_week = EXCLUDED.hour_of_week,
 		    samples = EXCLUDED.samples, weeks = EXCLUDED.weeks,
 		    median = EXCLUDED.median, low = EXCLUDED.low, high = EXCLUDED.high
-		WHERE (sli_baselines.samples, sli_baselines.weeks, sli_baselines.median, sli_baselines.low, sli_baselines.high)
-		      IS DISTINCT FROM (EXCLUDED.samples, EXCLUDED.weeks, EXCLUDED.median, EXCLUDED.low, EXCLUDED.high)`
+		WHERE (sli_baselines.hour_end, sli_baselines.hour_of_week, sli_baselines.samples, sli_baselines.weeks,
+		       sli_baselines.median, sli_baselines.low, sli_baselines.high)
+		      IS DISTINCT FROM (EXCLUDED.hour_end, EXCLUDED.hour_of_week, EXCLUDED.samples, EXCLUDED.weeks,
+		       EXCLUDED.median, EXCLUDED.low, EXCLUDED.high)`
 
-// refreshBaselines recomputes the baselines of the hour occurrences starting at hours with
-// Postgres's percentile_cont: the windows (the same local hour in each earlier week) are worked
-// out in Go, where time zones are easy, and the quantiles in SQL, where the samples are. It matches
-// review.BaselineAt (a test checks).
+// refreshBaselines recomputes the baselines of the hour occurrences starting at hours (sorted)
+// from the stored samples, in the transaction that stored them: per batch, one index range scan
+// reads the values of every window at once (the same local hour in each earlier week; time zones
+// are worked out in Go), review.BandOf computes each band, and one statement upserts them. Every
+// hour gets a row, with no numbers when its windows hold too little.
 func refreshBaselines(ctx context.Context, tx *sqlx.Tx, id int64, hours []time.Time, job BaselineJob) error {
-	// The planner overestimates the windows a hundredfold and JIT-compiles the statement: that costs
-	// ten times what running it does.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
-		return fmt.Errorf("turning JIT off: %w", err)
-	}
 	for len(hours) > 0 {
 		n := min(len(hours), baselineBatch)
 		if err := refreshBaselineBatch(ctx, tx, id, hours[:n], job); err != nil {
@@ -79,35 +52,102 @@ func refreshBaselines(ctx context.Context, tx *sqlx.Tx, id int64, hours []time.T
 }
 
 func refreshBaselineBatch(ctx context.Context, tx *sqlx.Tx, id int64, hours []time.Time, job BaselineJob) error {
-	var (
-		hStart, hEnd []string
-		hWeek        []int64
-		wHour        []string
-		wK           []int64
-		wFrom, wTo   []string
-	)
-	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-	for _, h := range hours {
+	type hour struct {
+		span    review.Span
+		windows []review.Span
+	}
+	hs := make([]hour, len(hours))
+	var lo, hi time.Time
+	for i, h := range hours {
 		span := review.HourSpan(h, job.Loc)
-		hStart, hEnd = append(hStart, f(span.From)), append(hEnd, f(span.To))
-		hWeek = append(hWeek, int64(review.HourOfWeek(h, job.Loc)))
-		for i, w := range review.BaselineWindows(span.From, job.Spec.Weeks, job.Loc) {
+		hs[i] = hour{span: span, windows: review.BaselineWindows(span.From, job.Spec.Weeks, job.Loc)}
+		for _, w := range hs[i].windows {
 			if w.From.IsZero() {
 				continue
 			}
-			wHour, wK = append(wHour, f(span.From)), append(wK, int64(i+1))
-			wFrom, wTo = append(wFrom, f(w.From)), append(wTo, f(w.To))
+			if lo.IsZero() || w.From.Before(lo) {
+				lo = w.From
+			}
+			if w.To.After(hi) {
+				hi = w.To
+			}
 		}
 	}
-	_, err := tx.ExecContext(ctx, refreshBaselinesSQL,
-		id, pq.Array(hStart), pq.Array(hEnd), pq.Array(hWeek),
-		pq.Array(wHour), pq.Array(wK), pq.Array(wFrom), pq.Array(wTo),
-		job.Spec.Low, job.Spec.High, job.Spec.MinSamples, job.Spec.MinWeeks)
+	// The values of every window as two arrays in one row: the times as microseconds after lo
+	// (date_part of a short interval is an exact float8; extract's numeric costs several times
+	// more), in index order, sorted here should the plan ever differ.
+	var offs []int64
+	var vals []float64
+	if !lo.IsZero() {
+		var offText, valText numberArray
+		if err := tx.QueryRowxContext(ctx, `
+			SELECT coalesce(array_agg(round(date_part('epoch', at - $2) * 1000000)::int8), '{}'),
+			       coalesce(array_agg(value), '{}')
+			FROM (SELECT at, value FROM sli_samples
+			      WHERE sli_id = $1 AND at >= $2 AND at < $3 AND value IS NOT NULL
+			      ORDER BY at) s`,
+			id, lo, hi).Scan(&offText, &valText); err != nil {
+			return fmt.Errorf("reading the samples of %d baselines: %w", len(hours), err)
+		}
+		var err1, err2 error
+		offs, err1 = offText.ints()
+		vals, err2 = valText.floats()
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("reading the samples of %d baselines: %w", len(hours), err)
+		}
+		if len(offs) != len(vals) {
+			return fmt.Errorf("reading the samples of %d baselines: %d times for %d values", len(hours), len(offs), len(vals))
+		}
+		if !sort.SliceIsSorted(offs, func(i, j int) bool { return offs[i] < offs[j] }) {
+			sort.Sort(byOffset{offs, vals})
+		}
+	}
+	n := len(hs)
+	hStart, hEnd := make([]int64, n), make([]int64, n)
+	hWeek, hSamples, hWeeks := make([]int64, n), make([]int64, n), make([]int64, n)
+	med, low, high, known := make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
+	perWeek := make([][]float64, job.Spec.Weeks)
+	for i, h := range hs {
+		for k, w := range h.windows {
+			perWeek[k] = nil
+			if w.From.IsZero() {
+				continue
+			}
+			a, b := micros(w.From)-micros(lo), micros(w.To)-micros(lo)
+			first := sort.Search(len(offs), func(j int) bool { return offs[j] >= a })
+			last := sort.Search(len(offs), func(j int) bool { return offs[j] >= b })
+			perWeek[k] = vals[first:last]
+		}
+		band := review.BandOf(h.span.From, job.Loc, perWeek, job.Spec)
+		hStart[i], hEnd[i] = micros(h.span.From), micros(h.span.To)
+		hWeek[i], hSamples[i], hWeeks[i] = int64(band.HourOfWeek), int64(band.Samples), int64(band.Weeks)
+		if known[i] = band.Known(); known[i] {
+			med[i], low[i], high[i] = *band.Median, *band.Low, *band.High
+		}
+	}
+	_, err := tx.ExecContext(ctx, upsertBaselinesSQL, id, int8Array(hStart), int8Array(hEnd), int8Array(hWeek),
+		int8Array(hSamples), int8Array(hWeeks), float8Array(med, known), float8Array(low, known), float8Array(high, known))
 	if err != nil {
-		return fmt.Errorf("recomputing %d baselines: %w", len(hours), err)
+		return fmt.Errorf("storing %d baselines: %w", len(hours), err)
 	}
 	return nil
 }
+
+// byOffset sorts sample times and values together.
+type byOffset struct {
+	offs []int64
+	vals []float64
+}
+
+func (b byOffset) Len() int           { return len(b.offs) }
+func (b byOffset) Less(i, j int) bool { return b.offs[i] < b.offs[j] }
+func (b byOffset) Swap(i, j int) {
+	b.offs[i], b.offs[j] = b.offs[j], b.offs[i]
+	b.vals[i], b.vals[j] = b.vals[j], b.vals[i]
+}
+
+// micros is t in microseconds since the Unix epoch, Postgres's resolution.
+func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // rebuildBaselines recomputes every baseline the SLI's stored samples feed, after the baseline
 // parameters changed.

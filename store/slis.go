@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -109,22 +107,21 @@ func (s *Store) EnsureSLI(ctx context.Context, def SLIDef, job BaselineJob) (SLI
 func (s *Store) SaveSLISamples(ctx context.Context, id int64, samples []review.Sample, advanceTo *time.Time, job BaselineJob) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if len(samples) > 0 {
-			ats := make([]string, len(samples))
-			vals := make([]sql.NullFloat64, len(samples))
+			ats := make([]int64, len(samples)) // microseconds since the epoch: cheaper to send and parse than text
+			vals, valid := make([]float64, len(samples)), make([]bool, len(samples))
 			from, to := samples[0].At, samples[0].At
 			for i, sm := range samples {
-				ats[i] = sm.At.UTC().Format(time.RFC3339Nano)
-				if !sm.Gap && !math.IsNaN(sm.Value) && !math.IsInf(sm.Value, 0) {
-					vals[i] = sql.NullFloat64{Float64: sm.Value, Valid: true}
-				}
+				ats[i] = micros(sm.At)
+				vals[i], valid[i] = sm.Value, !sm.Gap
 				from, to = minTime(from, sm.At), maxTime(to, sm.At)
 			}
 			_, err := tx.ExecContext(ctx, `
 				INSERT INTO sli_samples (sli_id, at, value)
-				SELECT $1, at, value FROM unnest($2::timestamptz[], $3::float8[]) AS u(at, value)
+				SELECT $1, timestamptz 'epoch' + at * interval '1 microsecond', value
+				FROM unnest($2::int8[], $3::float8[]) AS u(at, value)
 				ON CONFLICT (sli_id, at) DO UPDATE SET value = EXCLUDED.value
 				WHERE EXCLUDED.value IS NOT NULL AND sli_samples.value IS DISTINCT FROM EXCLUDED.value`,
-				id, pq.Array(ats), pq.Array(vals))
+				id, int8Array(ats), float8Array(vals, valid))
 			if err != nil {
 				return fmt.Errorf("storing %d samples: %w", len(samples), err)
 			}

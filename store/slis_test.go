@@ -139,3 +139,98 @@ func TestBaselinesSQLMatchPure(t *testing.T) {
 		t.Errorf("%d samples kept after the query changed", rows)
 	}
 }
+
+// TestSLIReferenceChecked: samples and baselines must name a stored SLI (checked once per statement
+// since 0098, as the foreign keys did per row), and deleting an SLI deletes its rows.
+func TestSLIReferenceChecked(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	job := BaselineJob{Loc: time.UTC, Spec: review.NewBaselineSpec(4, 0.1, 0.9)}
+	ref, err := s.EnsureSLI(ctx, SLIDef{Name: "kept", Source: "prom", Query: "q", Step: 5 * time.Minute}, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 9, 28, 0, 0, 0, 0, time.UTC)
+	samples := wave(from, 2*7*288, 5*time.Minute, time.UTC)
+	if err := s.SaveSLISamples(ctx, ref.ID, samples, nil, job); err != nil {
+		t.Fatal(err)
+	}
+	gone := ref.ID + 1000
+	if err := s.SaveSLISamples(ctx, gone, samples[:10], nil, job); err == nil {
+		t.Error("samples of an SLI that is not stored were accepted")
+	}
+	if _, err := s.db.Exec(`INSERT INTO sli_baselines (sli_id, hour_start, hour_end, hour_of_week, samples, weeks)
+		VALUES ($1, $2, $3, 0, 0, 0)`, gone, from, from.Add(time.Hour)); err == nil {
+		t.Error("a baseline of an SLI that is not stored was accepted")
+	}
+	if _, err := s.db.Exec(`UPDATE sli_samples SET sli_id = $1 WHERE sli_id = $2 AND at = $3`, gone, ref.ID, from); err == nil {
+		t.Error("a sample was moved to an SLI that is not stored")
+	}
+	var samplesLeft, bandsLeft int
+	count := func() {
+		t.Helper()
+		if err := s.db.QueryRow(`SELECT (SELECT count(*) FROM sli_samples), (SELECT count(*) FROM sli_baselines)`).
+			Scan(&samplesLeft, &bandsLeft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count()
+	if samplesLeft != len(samples) || bandsLeft == 0 {
+		t.Fatalf("%d samples and %d baselines stored, want %d and some", samplesLeft, bandsLeft, len(samples))
+	}
+	if _, err := s.db.Exec(`DELETE FROM slis WHERE id = $1`, ref.ID); err != nil {
+		t.Fatal(err)
+	}
+	count()
+	if samplesLeft != 0 || bandsLeft != 0 {
+		t.Errorf("after deleting the SLI: %d samples and %d baselines left", samplesLeft, bandsLeft)
+	}
+}
+
+// TestBaselinesMatchSQLRecomputation recomputes every stored band from the raw samples with
+// Postgres's percentile_cont (UTC: each window is the same hour 1 to 4 weeks earlier) and compares.
+func TestBaselinesMatchSQLRecomputation(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	job := BaselineJob{Loc: time.UTC, Spec: review.NewBaselineSpec(4, 0.1, 0.9)}
+	ref, err := s.EnsureSLI(ctx, SLIDef{Name: "oracle", Source: "prom", Query: "q", Step: 5 * time.Minute}, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC)
+	samples := wave(from, 7*7*288, 5*time.Minute, time.UTC)
+	for i := 0; i < len(samples); i += 7000 { // chunks that do not end on an hour
+		chunk := samples[i:min(i+7000, len(samples))]
+		end := chunk[len(chunk)-1].At
+		if err := s.SaveSLISamples(ctx, ref.ID, chunk, &end, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var checked, wrong int
+	if err := s.db.QueryRow(`
+		WITH want AS (
+		    SELECT b.hour_start, count(x.value) AS samples, count(DISTINCT x.k) AS weeks,
+		           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.value) AS median,
+		           percentile_cont(0.1) WITHIN GROUP (ORDER BY x.value) AS low,
+		           percentile_cont(0.9) WITHIN GROUP (ORDER BY x.value) AS high
+		    FROM sli_baselines b
+		    LEFT JOIN LATERAL (
+		        SELECT k, value FROM generate_series(1, 4) k
+		        JOIN sli_samples s ON s.sli_id = b.sli_id AND s.value IS NOT NULL
+		         AND s.at >= b.hour_start - k * interval '1 week' AND s.at < b.hour_start - k * interval '1 week' + interval '1 hour'
+		    ) x ON true
+		    WHERE b.sli_id = $1
+		    GROUP BY b.hour_start
+		)
+		SELECT count(*), count(*) FILTER (WHERE b.samples <> w.samples OR b.weeks <> w.weeks
+		           OR (b.median IS NULL) <> (w.samples < $2 OR w.weeks < $3)
+		           OR abs(b.median - w.median) > 1e-9 OR abs(b.low - w.low) > 1e-9 OR abs(b.high - w.high) > 1e-9)
+		FROM sli_baselines b JOIN want w USING (hour_start) WHERE b.sli_id = $1`,
+		ref.ID, job.Spec.MinSamples, job.Spec.MinWeeks).Scan(&checked, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	// Every hour from a week after the first sample to four weeks after the last has a band.
+	if want := (7 - 1 + 4) * 7 * 24; checked < want-1 || wrong != 0 {
+		t.Errorf("%d bands checked (want about %d), %d differ from percentile_cont over the raw samples", checked, want, wrong)
+	}
+}

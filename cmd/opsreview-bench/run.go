@@ -14,14 +14,15 @@ var errUsage = errors.New("usage")
 
 // options are the flags every subcommand shares.
 type options struct {
-	scale    Scale
-	seed     uint64
-	base     string // a postgres:// URL on the server to use; its database name is replaced
-	runs     int
-	serveBin string
-	only     string    // "", "ingest", "pages" or "load": measure just that
-	out      io.Writer // the report
-	log      io.Writer // progress
+	scale        Scale
+	seed         uint64
+	base         string // a postgres:// URL on the server to use; its database name is replaced
+	runs         int
+	serveBin     string
+	backfillSLIs int       // SLIs in the backfill benchmark
+	only         string    // "", "ingest", "pages", "load" or "backfill": measure just that
+	out          io.Writer // the report
+	log          io.Writer // progress
 }
 
 // defaultBase is the server the tool uses when neither --db nor a URL in the environment is set.
@@ -39,7 +40,8 @@ func run(ctx context.Context, args []string) error {
 		"a postgres:// URL on the server to use (its database name is replaced)")
 	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
-	only := fs.String("only", "", "measure only ingest, pages or load (`serve` under load; needs --serve-bin) (default: everything)")
+	only := fs.String("only", "", "measure only ingest, pages, load (`serve` under load; needs --serve-bin) or backfill (SLIs from a real Prometheus) (default: everything)")
+	backfillSLIs := fs.Int("backfill-slis", 100, "SLIs (8 weeks of 5-minute samples each) in the backfill benchmark")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -48,17 +50,24 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "unknown scale %q: want year, month or smoke\n", *scale)
 		return errUsage
 	}
-	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, only: *only, out: os.Stdout, log: os.Stderr}
+	o := options{scale: sc, seed: *seed, base: *base, runs: *runs, serveBin: *serveBin, only: *only, out: os.Stdout, log: os.Stderr,
+		backfillSLIs: *backfillSLIs}
 	if args[0] == "run" && o.only == "ingest" {
 		// Ingest writes to its own scratch database: it neither needs the data set nor may it
 		// generate or migrate one (another run may be using it).
 		return measureIngestOnly(ctx, o)
 	}
+	if args[0] == "run" && o.only == "backfill" { // needs no data set: a real Prometheus and a scratch database
+		return runBackfill(ctx, o)
+	}
 	dbURL, err := ensureDataset(ctx, o.base, datasetName(sc), sc, o.seed, o.log)
 	if err != nil || args[0] == "load" {
 		return err
 	}
-	return measure(ctx, o, dbURL)
+	if err := measure(ctx, o, dbURL); err != nil || o.only != "" {
+		return err
+	}
+	return runBackfill(ctx, o)
 }
 
 // datasetName is the database that holds a scale's data set.
