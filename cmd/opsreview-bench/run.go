@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 )
 
 // errUsage means the command line was wrong; the message has already been printed.
@@ -19,7 +21,7 @@ type options struct {
 	base     string // a postgres:// URL on the server to use; its database name is replaced
 	runs     int
 	serveBin string
-	only     string    // "", "ingest", "pages" or "load": measure just that
+	only     string    // "" (everything) or a comma-separated list of measurements: see wants
 	out      io.Writer // the report
 	log      io.Writer // progress
 }
@@ -39,9 +41,16 @@ func run(ctx context.Context, args []string) error {
 		"a postgres:// URL on the server to use (its database name is replaced)")
 	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
-	only := fs.String("only", "", "measure only ingest, pages or load (`serve` under load; needs --serve-bin) (default: everything)")
+	only := fs.String("only", "", "measure only these, comma-separated: ingest, pages, normal (/normal, an SLI's page and API), "+
+		"tv (each TV panel), baselines (recompute every SLI's), load (`serve` under load; needs --serve-bin) (default: everything)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
+	}
+	for _, part := range strings.Split(*only, ",") {
+		if *only != "" && !slices.Contains(measurements, part) {
+			fmt.Fprintf(os.Stderr, "unknown measurement %q in --only: want %s\n", part, strings.Join(measurements, ", "))
+			return errUsage
+		}
 	}
 	sc, ok := scales[*scale]
 	if !ok {
@@ -54,6 +63,14 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	return measure(ctx, o, dbURL)
+}
+
+// measurements are the parts --only can name.
+var measurements = []string{"ingest", "pages", "normal", "tv", "baselines", "load"}
+
+// wants says whether the run measures part: everything when --only is empty, else the parts listed.
+func (o options) wants(part string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), part)
 }
 
 // datasetName is the database that holds a scale's data set.
