@@ -115,4 +115,3 @@ func TestSmokeDataset(t *testing.T) {
 	}
 	checkSLIs(t, st, url, cfg, sc)
 }
-
