@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -131,27 +133,6 @@ func (s *Store) RebuildBaselines(ctx context.Context, id int64, job BaselineJob)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error { return rebuildBaselines(ctx, tx, id, job) })
 }
 
-type bandRow struct {
-	Name       string          `db:"name"`
-	HourStart  time.Time       `db:"hour_start"`
-	HourEnd    time.Time       `db:"hour_end"`
-	HourOfWeek int             `db:"hour_of_week"`
-	Samples    int             `db:"samples"`
-	Weeks      int             `db:"weeks"`
-	Median     sql.NullFloat64 `db:"median"`
-	Low        sql.NullFloat64 `db:"low"`
-	High       sql.NullFloat64 `db:"high"`
-}
-
-func (r bandRow) band() review.Band {
-	b := review.Band{HourStart: r.HourStart.UTC(), HourOfWeek: r.HourOfWeek, Samples: r.Samples, Weeks: r.Weeks}
-	if r.Median.Valid && r.Low.Valid && r.High.Valid {
-		m, l, h := r.Median.Float64, r.Low.Float64, r.High.Float64
-		b.Median, b.Low, b.High = &m, &l, &h
-	}
-	return b
-}
-
 // SLISeries is one SLI's samples over a window with the band of each sample's hour, and the bands
 // of every hour of the window that has one.
 type SLISeries struct {
@@ -170,44 +151,89 @@ func (s SLISeries) BandAt(t time.Time) review.Band {
 	return review.Band{}
 }
 
-type sampleRow struct {
-	Name  string          `db:"name"`
-	At    time.Time       `db:"at"`
-	Value sql.NullFloat64 `db:"value"`
-}
-
 // SLISeries reads the samples (gaps included) and bands of the named SLIs over [from, to], by
 // name, in two statements however many SLIs are asked for. An SLI with no stored rows is absent.
+//
+// A page over every SLI reads a few hundred thousand samples: they are scanned by hand, each row
+// an SLI's index in names and the time as Unix seconds (a number is much cheaper to decode than a
+// timestamp's text), without the reflection of sqlx, and arrive in each SLI's index order.
 func (s *Store) SLISeries(ctx context.Context, names []string, from, to time.Time) (map[string]*SLISeries, error) {
-	var bands []bandRow
-	var samples []sampleRow
+	out := map[string]*SLISeries{}
+	get := func(i int64) *SLISeries {
+		name := names[i-1]
+		if out[name] == nil {
+			out[name] = &SLISeries{}
+		}
+		return out[name]
+	}
 	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
 		// One index range scan per SLI (LATERAL, OFFSET 0): with hundreds of names the planner
 		// would otherwise read the whole samples table.
-		if err := tx.SelectContext(ctx, &bands, `
-			SELECT l.name, b.hour_start, b.hour_end, b.hour_of_week, b.samples, b.weeks, b.median, b.low, b.high
-			FROM slis l
+		rows, err := tx.QueryContext(ctx, `
+			SELECT n.i, date_part('epoch', b.hour_start), date_part('epoch', b.hour_end), b.hour_of_week,
+			       b.samples, b.weeks, b.median, b.low, b.high
+			FROM unnest($1::text[]) WITH ORDINALITY AS n(name, i)
+			JOIN slis l ON l.name = n.name
 			CROSS JOIN LATERAL (
 			    SELECT * FROM sli_baselines b
 			    WHERE b.sli_id = l.id AND b.hour_end > $2 AND b.hour_start <= $3
 			      -- an hour spans two at most (DST): this keeps the index range tight
 			      AND b.hour_start > $2::timestamptz - interval '3 hours'
+			    ORDER BY b.hour_start
 			    OFFSET 0
-			) b
-			WHERE l.name = ANY($1)
-			ORDER BY l.name, b.hour_start`, pq.Array(names), from, to); err != nil {
+			) b`, pq.Array(names), from, to)
+		if err != nil {
 			return fmt.Errorf("reading baselines: %w", err)
 		}
-		if err := tx.SelectContext(ctx, &samples, `
-			SELECT l.name, s.at, s.value
-			FROM slis l
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				i              int64
+				start, end     float64
+				b              review.Band
+				med, low, high sql.NullFloat64
+			)
+			if err := rows.Scan(&i, &start, &end, &b.HourOfWeek, &b.Samples, &b.Weeks, &med, &low, &high); err != nil {
+				return fmt.Errorf("reading baselines: %w", err)
+			}
+			b.HourStart = unixTime(start)
+			if med.Valid && low.Valid && high.Valid {
+				b.Median, b.Low, b.High = &med.Float64, &low.Float64, &high.Float64
+			}
+			ser := get(i)
+			ser.Bands = append(ser.Bands, b)
+			ser.Ends = append(ser.Ends, unixTime(end))
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading baselines: %w", err)
+		}
+		rows, err = tx.QueryContext(ctx, `
+			SELECT n.i, date_part('epoch', s.at), s.value
+			FROM unnest($1::text[]) WITH ORDINALITY AS n(name, i)
+			JOIN slis l ON l.name = n.name
 			CROSS JOIN LATERAL (
 			    SELECT at, value FROM sli_samples s
 			    WHERE s.sli_id = l.id AND s.at >= $2 AND s.at <= $3
+			    ORDER BY s.at
 			    OFFSET 0
-			) s
-			WHERE l.name = ANY($1)
-			ORDER BY l.name, s.at`, pq.Array(names), from, to); err != nil {
+			) s`, pq.Array(names), from, to)
+		if err != nil {
+			return fmt.Errorf("reading samples: %w", err)
+		}
+		defer rows.Close()
+		var (
+			i   int64
+			at  float64
+			val sql.NullFloat64
+		)
+		for rows.Next() {
+			if err := rows.Scan(&i, &at, &val); err != nil {
+				return fmt.Errorf("reading samples: %w", err)
+			}
+			ser := get(i)
+			ser.Points = append(ser.Points, review.Point{Sample: review.Sample{At: unixTime(at), Value: val.Float64, Gap: !val.Valid}})
+		}
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("reading samples: %w", err)
 		}
 		return nil
@@ -215,35 +241,48 @@ func (s *Store) SLISeries(ctx context.Context, names []string, from, to time.Tim
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*SLISeries{}
-	get := func(name string) *SLISeries {
-		if out[name] == nil {
-			out[name] = &SLISeries{}
+	for _, ser := range out {
+		ser.sort()
+		// Both lists are in time order: walk the bands alongside the samples.
+		bi := 0
+		for k := range ser.Points {
+			p := &ser.Points[k]
+			for bi < len(ser.Bands) && !p.At.Before(ser.Ends[bi]) {
+				bi++
+			}
+			if bi < len(ser.Bands) && !p.At.Before(ser.Bands[bi].HourStart) {
+				p.Band = ser.Bands[bi]
+			}
 		}
-		return out[name]
-	}
-	for _, b := range bands {
-		ser := get(b.Name)
-		ser.Bands = append(ser.Bands, b.band())
-		ser.Ends = append(ser.Ends, b.HourEnd.UTC())
-	}
-	// Both lists are sorted by name and time: walk the bands alongside the samples.
-	bi := 0
-	for i, r := range samples {
-		ser := get(r.Name)
-		if i == 0 || samples[i-1].Name != r.Name {
-			bi = 0
-		}
-		p := review.Point{Sample: review.Sample{At: r.At.UTC(), Value: r.Value.Float64, Gap: !r.Value.Valid}}
-		for bi < len(ser.Bands) && !r.At.Before(ser.Ends[bi]) {
-			bi++
-		}
-		if bi < len(ser.Bands) && !r.At.Before(ser.Bands[bi].HourStart) {
-			p.Band = ser.Bands[bi]
-		}
-		ser.Points = append(ser.Points, p)
 	}
 	return out, nil
+}
+
+// sort puts the series in time order should the rows have come in another (the statements order
+// each SLI's rows, but not the SLIs' interleaving: that costs a sort of every row).
+func (s *SLISeries) sort() {
+	if !sort.SliceIsSorted(s.Points, func(i, j int) bool { return s.Points[i].At.Before(s.Points[j].At) }) {
+		sort.SliceStable(s.Points, func(i, j int) bool { return s.Points[i].At.Before(s.Points[j].At) })
+	}
+	less := func(i, j int) bool { return s.Bands[i].HourStart.Before(s.Bands[j].HourStart) }
+	if !sort.SliceIsSorted(s.Bands, less) {
+		idx := make([]int, len(s.Bands))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return s.Bands[idx[a]].HourStart.Before(s.Bands[idx[b]].HourStart) })
+		bands, ends := make([]review.Band, len(idx)), make([]time.Time, len(idx))
+		for k, i := range idx {
+			bands[k], ends[k] = s.Bands[i], s.Ends[i]
+		}
+		s.Bands, s.Ends = bands, ends
+	}
+}
+
+// unixTime turns date_part('epoch', t) back into t, in UTC, to the microsecond Postgres keeps.
+func unixTime(sec float64) time.Time {
+	whole := math.Floor(sec)
+	return time.Unix(int64(whole), int64(math.Round((sec-whole)*1e6))*1e3).UTC()
 }
 
 // readTx runs fn in a read-only transaction on the read pool with JIT off: the planner's estimates

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 )
@@ -43,6 +44,7 @@ func run(ctx context.Context, args []string) error {
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
 	only := fs.String("only", "", "measure only these, comma-separated: ingest, pages, normal (/normal, an SLI's page and API), "+
 		"tv (each TV panel), baselines (recompute every SLI's), load (`serve` under load; needs --serve-bin) (default: everything)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurements (the in-process server's work) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -61,6 +63,17 @@ func run(ctx context.Context, args []string) error {
 	dbURL, err := ensureDataset(ctx, o.base, datasetName(sc), sc, o.seed, o.log)
 	if err != nil || args[0] == "load" {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("creating the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("starting the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return measure(ctx, o, dbURL)
 }
