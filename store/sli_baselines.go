@@ -258,6 +258,14 @@ func (s *Store) SLISeries(ctx context.Context, names []string, from, to time.Tim
 	return out, nil
 }
 
+// Since returns the part of the series a read from from on would have given: the samples at or
+// after from and the bands of the hours ending after it. The slices are shared, not copied.
+func (s *SLISeries) Since(from time.Time) *SLISeries {
+	p := sort.Search(len(s.Points), func(i int) bool { return !s.Points[i].At.Before(from) })
+	b := sort.Search(len(s.Ends), func(i int) bool { return s.Ends[i].After(from) })
+	return &SLISeries{Points: s.Points[p:], Bands: s.Bands[b:], Ends: s.Ends[b:]}
+}
+
 // sort puts the series in time order should the rows have come in another (the statements order
 // each SLI's rows, but not the SLIs' interleaving: that costs a sort of every row).
 func (s *SLISeries) sort() {
