@@ -71,6 +71,7 @@ func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[
 		return nil, err
 	}
 	out := make([]sliNow, len(slis))
+	var again []string // abnormal since before the window: judged again over a week, in one read
 	for i, x := range slis {
 		ser := series[x.Name]
 		if ser == nil {
@@ -79,13 +80,19 @@ func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
 		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
-			more, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
-			if err != nil {
-				return nil, err
-			}
-			if m := more[x.Name]; m != nil {
-				out[i].Normal = s.judge(x, m, at).Normal
-			}
+			again = append(again, x.Name)
+		}
+	}
+	if len(again) == 0 {
+		return out, nil
+	}
+	more, err := s.st(ctx).SLISeries(ctx, again, at.Add(-7*24*time.Hour), at)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range slis {
+		if m := more[x.Name]; m != nil && out[i].Normal.SinceBefore {
+			out[i].Normal = s.judge(x, m, at).Normal
 		}
 	}
 	return out, nil
