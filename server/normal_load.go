@@ -71,7 +71,6 @@ func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[
 		return nil, err
 	}
 	out := make([]sliNow, len(slis))
-	var again []string // abnormal since before the window: judged again over a week, in one read
 	for i, x := range slis {
 		ser := series[x.Name]
 		if ser == nil {
@@ -79,21 +78,32 @@ func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[
 		}
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
-		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
-			again = append(again, x.Name)
+	}
+	// Abnormal since before the window: judged again over a day, then those still running from
+	// its start over a week, each step in one read (most runs began within the day).
+	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		if back <= window {
+			continue
 		}
-	}
-	if len(again) == 0 {
-		return out, nil
-	}
-	more, err := s.st(ctx).SLISeries(ctx, again, at.Add(-7*24*time.Hour), at)
-	if err != nil {
-		return nil, err
-	}
-	for i, x := range slis {
-		if m := more[x.Name]; m != nil && out[i].Normal.SinceBefore {
-			out[i].Normal = s.judge(x, m, at).Normal
+		var again []string
+		for i, x := range slis {
+			if out[i].Normal.SinceBefore {
+				again = append(again, x.Name)
+			}
 		}
+		if len(again) == 0 {
+			break
+		}
+		more, err := s.st(ctx).SLISeries(ctx, again, at.Add(-back), at)
+		if err != nil {
+			return nil, err
+		}
+		for i, x := range slis {
+			if m := more[x.Name]; m != nil && out[i].Normal.SinceBefore {
+				out[i].Normal = s.judge(x, m, at).Normal
+			}
+		}
+		window = back
 	}
 	return out, nil
 }
