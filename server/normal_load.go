@@ -38,6 +38,34 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 	if err != nil {
 		return nil, err
 	}
+	return s.judgeSeries(ctx, slis, series, at, window)
+}
+
+// judgeOne judges one SLI over the week before at, as judgeSLIs does, and computes its objective
+// figures (nil without an objective) from the same read: 28 days when it has an objective.
+func (s *Server) judgeOne(ctx context.Context, x config.SLI, at time.Time) (sliNow, *review.ObjectiveStats, error) {
+	const week = 7 * 24 * time.Hour
+	back := week
+	if x.Objective != nil {
+		back = 28 * 24 * time.Hour
+	}
+	series, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-back), at)
+	if err != nil {
+		return sliNow{}, nil, err
+	}
+	all := series[x.Name]
+	if all == nil {
+		all = &store.SLISeries{}
+	}
+	rows, err := s.judgeSeries(ctx, []config.SLI{x}, map[string]*store.SLISeries{x.Name: all.Since(at.Add(-week))}, at, week)
+	if err != nil {
+		return sliNow{}, nil, err
+	}
+	return rows[0], s.objectiveFrom(x, all, at), nil
+}
+
+// judgeSeries judges each SLI from its series read over the window before at.
+func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[string]*store.SLISeries, at time.Time, window time.Duration) ([]sliNow, error) {
 	states, err := s.st(ctx).SLIStates(ctx)
 	if err != nil {
 		return nil, err
@@ -50,15 +78,32 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 		}
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
-		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
-			more, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
-			if err != nil {
-				return nil, err
+	}
+	// Abnormal since before the window: judged again over a day, then those still running from
+	// its start over a week, each step in one read (most runs began within the day).
+	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		if back <= window {
+			continue
+		}
+		var again []string
+		for i, x := range slis {
+			if out[i].Normal.SinceBefore {
+				again = append(again, x.Name)
 			}
-			if m := more[x.Name]; m != nil {
+		}
+		if len(again) == 0 {
+			break
+		}
+		more, err := s.st(ctx).SLISeries(ctx, again, at.Add(-back), at)
+		if err != nil {
+			return nil, err
+		}
+		for i, x := range slis {
+			if m := more[x.Name]; m != nil && out[i].Normal.SinceBefore {
 				out[i].Normal = s.judge(x, m, at).Normal
 			}
 		}
+		window = back
 	}
 	return out, nil
 }
@@ -71,25 +116,22 @@ func (s *Server) judge(x config.SLI, ser *store.SLISeries, at time.Time) sliNow 
 	}
 }
 
-// objectiveOf computes the objective figures of an SLI that has one, from 28 days of samples.
-func (s *Server) objectiveOf(ctx context.Context, x config.SLI, at time.Time) (*review.ObjectiveStats, error) {
+// objectiveFrom computes the objective figures of an SLI (nil without an objective) from a series
+// covering the 28 days before at (nil: no samples).
+func (s *Server) objectiveFrom(x config.SLI, ser *store.SLISeries, at time.Time) *review.ObjectiveStats {
 	if x.Objective == nil {
-		return nil, nil
-	}
-	ser, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-28*24*time.Hour), at)
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	var samples []review.Sample
-	if m := ser[x.Name]; m != nil {
-		samples = make([]review.Sample, len(m.Points))
-		for i, p := range m.Points {
+	if ser != nil {
+		samples = make([]review.Sample, len(ser.Points))
+		for i, p := range ser.Points {
 			samples[i] = p.Sample
 		}
 	}
 	week := review.WeekOf(at, s.cfg.SLILocation(x))
 	st := review.Objective(samples, *x.Objective, review.Direction(x.Direction), isRatio(x.Unit), week.Start, at)
-	return &st, nil
+	return &st
 }
 
 func isRatio(unit string) bool {

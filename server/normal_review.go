@@ -69,7 +69,7 @@ func (s *Server) NormalReview(ctx context.Context, week review.Week, team *strin
 		return v, err
 	}
 	back := 4 * 7 * 24 * time.Hour
-	old, err := s.st(ctx).SLISeries(ctx, names, week.Start.Add(-back), end.Add(-back))
+	old, err := s.st(ctx).SLIBands(ctx, names, week.Start.Add(-back), end.Add(-back)) // only the medians are compared
 	if err != nil {
 		return v, err
 	}

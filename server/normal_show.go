@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/opsreview/opsreview/config"
 	"github.com/opsreview/opsreview/review"
 )
 
@@ -22,11 +21,10 @@ func (s *Server) normalShow(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	rows, err := s.judgeSLIs(ctx, []config.SLI{x}, at, 7*24*time.Hour)
+	r, obj, err := s.judgeOne(ctx, x, at)
 	if err != nil {
 		return err
 	}
-	r := rows[0]
 	class, _ := statusOf(r)
 	v := NormalShowView{
 		Now: s.now(), Demo: s.cfg.Demo, Title: x.Name + " · normal", Name: x.Name, Service: x.Service, Team: x.Team,
@@ -55,10 +53,6 @@ func (s *Server) normalShow(c *fiber.Ctx) error {
 		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: v.Day.Label})
 	v.WeekNarrow = buildChart(r.Series, at.Add(-7*24*time.Hour), at, changes, chartOpts{W: 400, H: 220, Tick: 24 * time.Hour,
 		Unit: x.Unit, Loc: r.Loc, Dir: dir, Label: v.Week.Label, DayLabel: "Mon"})
-	obj, err := s.objectiveOf(ctx, x, at)
-	if err != nil {
-		return err
-	}
 	if obj != nil {
 		ov := &ObjectiveView{Objective: formatValue(obj.Objective, x.Unit), WeekMet: "—", BudgetLeft: "—", BurnRate: "—"}
 		if obj.WeekMet != nil {

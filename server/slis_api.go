@@ -132,15 +132,11 @@ func (s *Server) sliNormalAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.judgeSLIs(c.UserContext(), []config.SLI{x}, at, 7*24*time.Hour)
+	r, obj, err := s.judgeOne(c.UserContext(), x, at)
 	if err != nil {
 		return err
 	}
-	j := toNormalJSON(rows[0])
-	obj, err := s.objectiveOf(c.UserContext(), x, at)
-	if err != nil {
-		return err
-	}
+	j := toNormalJSON(r)
 	if obj != nil {
 		j.Objective = &objJSON{Objective: obj.Objective, WeekMet: obj.WeekMet, BudgetLeft: obj.BudgetLeft, BurnRate: obj.BurnRate}
 	}

@@ -50,6 +50,12 @@ func TestRunbooksFromRulesAndEpisodes(t *testing.T) {
 	fire(t, s, 2, "Latency", "search", map[string]string{"runbook_url": "javascript:alert(1)"}, now.Add(-2*day))
 	fire(t, s, 3, "NoBookEither", "", nil, now.Add(-3*day))
 	fire(t, s, 4, "OldNoBook", "", nil, now.Add(-100*day))
+	// Alerts without a rule whose annotations changed (two annotation sets, neither with a
+	// runbook): one fired recently with its newer set, the other only long ago with both.
+	fire(t, s, 5, "ChangedNoBook", "", map[string]string{"summary": "a"}, now.Add(-100*day))
+	fire(t, s, 5, "ChangedNoBook", "", map[string]string{"summary": "b"}, now.Add(-2*day))
+	fire(t, s, 6, "OldChangedNoBook", "", map[string]string{"summary": "a"}, now.Add(-100*day))
+	fire(t, s, 6, "OldChangedNoBook", "", map[string]string{"summary": "b"}, now.Add(-60*day))
 
 	q := RunbookQuery{Annotations: []string{"runbook_url", "playbook"}, Ignore: []string{"Watchdog"},
 		From: now.Add(-review.RiskWindow), To: now}
@@ -65,8 +71,11 @@ func TestRunbooksFromRulesAndEpisodes(t *testing.T) {
 		}
 		byKey[key] = r
 	}
-	if len(byKey) != 4 {
-		t.Fatalf("got %d entries, want disk, javascript, NoBook and NoBookEither: %+v", len(byKey), got)
+	if len(byKey) != 5 {
+		t.Fatalf("got %d entries, want disk, javascript, NoBook, NoBookEither and ChangedNoBook: %+v", len(byKey), got)
+	}
+	if _, ok := byKey["missing:ChangedNoBook"]; !ok {
+		t.Error("an alert with no runbook that fired recently (with its newer annotations) is not listed as missing")
 	}
 	disk := byKey["https://wiki/disk"]
 	if len(disk.Alerts) != 2 || disk.Alerts[0] != "DiskFull" || disk.Alerts[1] != "DiskFullSoon" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -232,5 +233,22 @@ func TestBaselinesMatchSQLRecomputation(t *testing.T) {
 	// Every hour from a week after the first sample to four weeks after the last has a band.
 	if want := (7 - 1 + 4) * 7 * 24; checked < want-1 || wrong != 0 {
 		t.Errorf("%d bands checked (want about %d), %d differ from percentile_cont over the raw samples", checked, want, wrong)
+	}
+}
+
+// TestEachFloat reads Postgres float8[] text as SLISeries receives it, NULLs included.
+func TestEachFloat(t *testing.T) {
+	var got []string
+	err := eachFloat([]byte("{1795600800,NULL,-2.5e-05,0.1}"), func(k int, v float64, null bool) {
+		got = append(got, fmt.Sprintf("%d:%v:%v", k, v, null))
+	})
+	if want := "[0:1.7956008e+09:false 1:0:true 2:-2.5e-05:false 3:0.1:false]"; err != nil || fmt.Sprint(got) != want {
+		t.Errorf("got %v %v, want %s", got, err, want)
+	}
+	if err := eachFloat([]byte("{}"), func(int, float64, bool) { t.Error("an element in {}") }); err != nil {
+		t.Error(err)
+	}
+	if err := eachFloat([]byte("1,2"), func(int, float64, bool) {}); err == nil {
+		t.Error("no error for a non-array")
 	}
 }

@@ -49,6 +49,9 @@ func TestSmokeDataset(t *testing.T) {
 	if err := generate(ctx, url, sc, 1, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	if err := ensureSLIs(ctx, url, sc, 1, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := datasetPresent(ctx, url, sc, 1); err != nil || !ok {
 		t.Fatalf("data set not marked present: %v %v", ok, err)
 	}
@@ -98,9 +101,19 @@ func TestSmokeDataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := measurePages(ctx, options{runs: 1, log: io.Discard}, st, cfg, pages); err != nil {
+	o := options{runs: 1, log: io.Discard}
+	if _, err := measurePages(ctx, o, st, cfg, pages); err != nil {
 		t.Fatal(err)
 	}
+	normal, err := measureNormal(ctx, o, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(normal.lat) != len(normal.pages) || len(normal.tvLat) != 2*len(tvPanels) || normal.baselines == nil || normal.baselines.slis != sc.SLIs {
+		t.Errorf("know-your-normal measurements missing: %d of %d pages, %d TV panels, baselines %+v",
+			len(normal.lat), len(normal.pages), len(normal.tvLat), normal.baselines)
+	}
+	checkSLIs(t, st, url, cfg, sc)
 }
 
 // TestIngestBaselinesWriteTheWebhooksRows: the "all rows" baselines write, per payload, the same

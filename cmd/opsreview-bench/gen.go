@@ -17,14 +17,17 @@ type Scale struct {
 	Teams    int
 	Rules    int
 	Episodes int // target over Days; the generated count is close to it
+	SLIs     int // spread evenly over the teams
+	SLIWeeks int // weeks of 5-minute samples each SLI has
 }
 
 // scales are the data sets the tool knows. Year is the size issue 6 asks for: 50 teams, 2,000
-// rules, ~5 M episodes; month is the same fleet over 30 days; smoke runs inside `go test`.
+// rules, ~5 M episodes, 500 SLIs × 8 weeks; month is the same fleet over 30 days (and the same
+// SLIs); smoke runs inside `go test`.
 var scales = map[string]Scale{
-	"year":  {Name: "year", Days: 365, Teams: 50, Rules: 2000, Episodes: 5_000_000},
-	"month": {Name: "month", Days: 30, Teams: 50, Rules: 2000, Episodes: 5_000_000 * 30 / 365},
-	"smoke": {Name: "smoke", Days: 14, Teams: 5, Rules: 60, Episodes: 4_000},
+	"year":  {Name: "year", Days: 365, Teams: 50, Rules: 2000, Episodes: 5_000_000, SLIs: 500, SLIWeeks: 8},
+	"month": {Name: "month", Days: 30, Teams: 50, Rules: 2000, Episodes: 5_000_000 * 30 / 365, SLIs: 500, SLIWeeks: 8},
+	"smoke": {Name: "smoke", Days: 14, Teams: 5, Rules: 60, Episodes: 4_000, SLIs: 10, SLIWeeks: 5},
 }
 
 // dataEnd is where every data set ends: fixed, so a seed always gives the same rows. It is the

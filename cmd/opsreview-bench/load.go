@@ -46,7 +46,7 @@ func ensureDataset(ctx context.Context, base, name string, sc Scale, seed uint64
 		return "", err
 	} else if ok {
 		fmt.Fprintf(log, "data set %s (scale %s, seed %d) is present: reusing it\n", name, sc.Name, seed)
-		return dbURL, nil
+		return dbURL, ensureSLIs(ctx, dbURL, sc, seed, log)
 	}
 	if err := recreateDatabase(ctx, base, name); err != nil {
 		return "", err
@@ -56,7 +56,7 @@ func ensureDataset(ctx context.Context, base, name string, sc Scale, seed uint64
 		return "", fmt.Errorf("generating %s: %w", name, err)
 	}
 	fmt.Fprintf(log, "generated %s in %s\n", name, time.Since(began).Round(time.Second))
-	return dbURL, nil
+	return dbURL, ensureSLIs(ctx, dbURL, sc, seed, log)
 }
 
 // datasetPresent says whether dbURL holds a complete data set of this scale, seed and version.
@@ -110,7 +110,7 @@ func generate(ctx context.Context, dbURL string, sc Scale, seed uint64, log io.W
 		CREATE TABLE bench_dataset (scale text, seed bigint, version int, complete boolean, loaded_at timestamptz)`); err != nil {
 		return fmt.Errorf("creating the data set marker: %w", err)
 	}
-	saved, err := dropBulkIndexes(ctx, db)
+	saved, err := dropBulkIndexes(ctx, db, bulkTables)
 	if err != nil {
 		return err
 	}
@@ -177,9 +177,9 @@ type ddl struct {
 	sql   string
 }
 
-// dropBulkIndexes drops the indexes and constraints of bulkTables (and foreign keys pointing at
-// them) and returns the statements that recreate them.
-func dropBulkIndexes(ctx context.Context, db *sqlx.DB) ([]ddl, error) {
+// dropBulkIndexes drops the indexes and constraints of tables (and foreign keys pointing at them)
+// and returns the statements that recreate them.
+func dropBulkIndexes(ctx context.Context, db *sqlx.DB, tables []string) ([]ddl, error) {
 	var cons []struct {
 		Table string `db:"tbl"`
 		Name  string `db:"conname"`
@@ -192,7 +192,7 @@ func dropBulkIndexes(ctx context.Context, db *sqlx.DB) ([]ddl, error) {
 		FROM pg_constraint c
 		WHERE c.contype IN ('p', 'u', 'x', 'f')
 		  AND (c.conrelid::regclass::text = ANY($1) OR (c.contype = 'f' AND c.confrelid::regclass::text = ANY($1)))
-		ORDER BY c.contype = 'f' DESC`, pq.Array(bulkTables)); err != nil {
+		ORDER BY c.contype = 'f' DESC`, pq.Array(tables)); err != nil {
 		return nil, fmt.Errorf("listing constraints: %w", err)
 	}
 	var idx []struct {
@@ -203,7 +203,7 @@ func dropBulkIndexes(ctx context.Context, db *sqlx.DB) ([]ddl, error) {
 		SELECT i.indexname, i.indexdef
 		FROM pg_indexes i
 		WHERE i.schemaname = current_schema() AND i.tablename = ANY($1)
-		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`, pq.Array(bulkTables)); err != nil {
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`, pq.Array(tables)); err != nil {
 		return nil, fmt.Errorf("listing indexes: %w", err)
 	}
 	var out []ddl

@@ -1,9 +1,11 @@
 // Command opsreview-bench generates a realistic, reproducible history in a Postgres database of its
-// own and measures opsreview against it: webhook ingest, page latency at one and all teams, and the
-// memory of `opsreview serve` under load. `make bench` runs it; BENCHMARKS.md holds its output.
+// own and measures opsreview against it: webhook ingest, page latency at one and all teams (the
+// review, alerts, know your normal, each TV panel), the baseline recomputation of every SLI, and
+// the memory of `opsreview serve` under load. `make bench` runs it; BENCHMARKS.md holds its output.
 //
 //	opsreview-bench load [--scale year|month|smoke] [--seed N] [--db URL]
 //	opsreview-bench run  [--scale …] [--seed N] [--db URL] [--runs N] [--serve-bin PATH]
+//	                     [--only ingest,pages,normal,tv,baselines,load] [--cpuprofile FILE]
 package main
 
 import (

@@ -46,7 +46,7 @@ func summarize(ds []time.Duration) stats {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 
 // benchConfig is the configuration of the data set's fleet: one team per team label, every team's
-// pager a paging receiver.
+// pager a paging receiver, and the data set's SLIs on a Prometheus source that is never contacted.
 func benchConfig(sc Scale, dbURL string) (*config.Config, error) {
 	os.Setenv("DATABASE_URL", dbURL)
 	cfg, err := config.Load("")
@@ -62,23 +62,40 @@ func benchConfig(sc Scale, dbURL string) (*config.Config, error) {
 			SleepHours:    config.HourRange{Start: "22:00", End: "08:00"}, ToilBudget: config.Duration(20 * time.Hour), MinutesPerPage: 15})
 		cfg.PagingReceivers = append(cfg.PagingReceivers, teamName(i)+"-pager")
 	}
+	cfg.Sources.Prometheus = []config.PrometheusSource{{Name: sliSource, URL: "http://prometheus.bench.invalid:9090",
+		Interval: config.Duration(time.Minute), Timeout: config.Duration(30 * time.Second), Lookback: config.Duration(8 * 7 * 24 * time.Hour)}}
+	cfg.SLIs = benchSLIDefs(sc)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("validating the bench config: %w", err)
 	}
 	return cfg, nil
 }
 
-// page is one URL measured, with the row label it gets in the table.
-type page struct{ name, scope, path string }
+// page is one URL measured, with the row label it gets in the table and its p95 target (zero:
+// issue 6's for pages, by scope).
+type page struct {
+	name, scope, path string
+	target            time.Duration
+}
 
-// benchPages lists the pages measured, for the busiest team and for all teams.
-func benchPages(ctx context.Context, st *store.Store) ([]page, error) {
-	var team, rule string
+// busiestTeam is the team with the most episodes in the data set's last week: the one-team scope.
+func busiestTeam(ctx context.Context, st *store.Store) (string, error) {
+	var team string
 	if err := st.DB().GetContext(ctx, &team, `
 		SELECT team FROM episodes WHERE starts_at >= $1 GROUP BY team ORDER BY count(*) DESC, team LIMIT 1`,
 		dataEnd.AddDate(0, 0, -7)); err != nil {
-		return nil, fmt.Errorf("finding the busiest team: %w", err)
+		return "", fmt.Errorf("finding the busiest team: %w", err)
 	}
+	return team, nil
+}
+
+// benchPages lists the pages measured, for the busiest team and for all teams.
+func benchPages(ctx context.Context, st *store.Store) ([]page, error) {
+	team, err := busiestTeam(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var rule string
 	if err := st.DB().GetContext(ctx, &rule, `
 		SELECT alertname FROM episodes WHERE starts_at >= $1 GROUP BY alertname ORDER BY count(*) DESC, alertname LIMIT 1`,
 		dataEnd.AddDate(0, 0, -28)); err != nil {
@@ -87,14 +104,14 @@ func benchPages(ctx context.Context, st *store.Store) ([]page, error) {
 	from, to := dataEnd.AddDate(0, 0, -7).Format(time.RFC3339), dataEnd.Format(time.RFC3339)
 	from90 := dataEnd.AddDate(0, 0, -90).Format(time.RFC3339)
 	return []page{
-		{"/review", "one team", "/review?week=" + benchWeek + "&team=" + team},
-		{"/review", "all teams", "/review?week=" + benchWeek},
-		{"/api/v1/review", "one team", "/api/v1/review?week=" + benchWeek + "&team=" + team},
-		{"/api/v1/review", "all teams", "/api/v1/review?week=" + benchWeek},
-		{"/api/v1/alerts/noisy (7 d)", "one team", "/api/v1/alerts/noisy?from=" + from + "&to=" + to + "&team=" + team},
-		{"/api/v1/alerts/noisy (7 d)", "all teams", "/api/v1/alerts/noisy?from=" + from + "&to=" + to},
-		{"/api/v1/alerts/noisy (90 d)", "all teams", "/api/v1/alerts/noisy?from=" + from90 + "&to=" + to},
-		{"/alerts/{noisiest rule}", "its team", "/alerts/" + rule + "?week=" + benchWeek},
+		{name: "/review", scope: "one team", path: "/review?week=" + benchWeek + "&team=" + team},
+		{name: "/review", scope: "all teams", path: "/review?week=" + benchWeek},
+		{name: "/api/v1/review", scope: "one team", path: "/api/v1/review?week=" + benchWeek + "&team=" + team},
+		{name: "/api/v1/review", scope: "all teams", path: "/api/v1/review?week=" + benchWeek},
+		{name: "/api/v1/alerts/noisy (7 d)", scope: "one team", path: "/api/v1/alerts/noisy?from=" + from + "&to=" + to + "&team=" + team},
+		{name: "/api/v1/alerts/noisy (7 d)", scope: "all teams", path: "/api/v1/alerts/noisy?from=" + from + "&to=" + to},
+		{name: "/api/v1/alerts/noisy (90 d)", scope: "all teams", path: "/api/v1/alerts/noisy?from=" + from90 + "&to=" + to},
+		{name: "/alerts/{noisiest rule}", scope: "its team", path: "/alerts/" + rule + "?week=" + benchWeek},
 	}, nil
 }
 
@@ -159,14 +176,11 @@ func measure(ctx context.Context, o options, dbURL string) error {
 	if err != nil {
 		return err
 	}
-	var counts struct {
-		Episodes      int64 `db:"episodes"`
-		Notifications int64 `db:"notifications"`
-		Pages         int64 `db:"pages"`
-	}
+	var counts datasetCounts
 	if err := st.DB().GetContext(ctx, &counts, `
 		SELECT (SELECT count(*) FROM episodes) AS episodes, (SELECT count(*) FROM notifications) AS notifications,
-		       (SELECT count(*) FROM receiver_episodes) AS pages`); err != nil {
+		       (SELECT count(*) FROM receiver_episodes) AS pages, (SELECT count(*) FROM slis) AS slis,
+		       (SELECT count(*) FROM sli_samples) AS sli_samples`); err != nil {
 		return fmt.Errorf("counting the data set: %w", err)
 	}
 	pages, err := benchPages(ctx, st)
@@ -174,27 +188,31 @@ func measure(ctx context.Context, o options, dbURL string) error {
 		return err
 	}
 	var ingest []ingestResult
-	if o.only == "" || o.only == "ingest" {
+	if o.wants("ingest") {
 		if ingest, err = measureIngest(ctx, o); err != nil {
 			return err
 		}
 	}
 	lat := map[string]stats{}
-	if o.only == "" || o.only == "pages" {
+	if o.wants("pages") {
 		if lat, err = measurePages(ctx, o, st, cfg, pages); err != nil {
 			return err
 		}
 	}
+	normal, err := measureNormal(ctx, o, st, cfg)
+	if err != nil {
+		return err
+	}
 	var load *loadResult
-	if o.only == "load" && o.serveBin == "" {
+	if o.only != "" && o.wants("load") && o.serveBin == "" {
 		return fmt.Errorf("--only load needs --serve-bin: the opsreview binary to run as serve")
 	}
-	if o.serveBin != "" && (o.only == "" || o.only == "load") {
+	if o.serveBin != "" && o.wants("load") {
 		if load, err = measureServe(ctx, o, cfg, pages); err != nil {
 			return err
 		}
 	}
-	report(o, counts.Episodes, counts.Notifications, counts.Pages, ingest, pages, lat, load)
+	report(o, counts, ingest, pages, lat, normal, load)
 	return nil
 }
 
@@ -204,8 +222,17 @@ func measureIngestOnly(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	report(o, 0, 0, 0, ingest, nil, nil, nil)
+	report(o, datasetCounts{}, ingest, nil, nil, nil, nil)
 	return nil
+}
+
+// datasetCounts are the data set's sizes, for the report.
+type datasetCounts struct {
+	Episodes      int64 `db:"episodes"`
+	Notifications int64 `db:"notifications"`
+	Pages         int64 `db:"pages"`
+	SLIs          int64 `db:"slis"`
+	SLISamples    int64 `db:"sli_samples"`
 }
 
 // machine describes where the figures were measured.

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
 )
 
 // errUsage means the command line was wrong; the message has already been printed.
@@ -20,7 +23,7 @@ type options struct {
 	runs         int
 	serveBin     string
 	backfillSLIs int       // SLIs in the backfill benchmark
-	only         string    // "", "ingest", "pages", "load" or "backfill": measure just that
+	only         string    // "" (everything) or a comma-separated list of measurements: see wants
 	out          io.Writer // the report
 	log          io.Writer // progress
 }
@@ -40,10 +43,19 @@ func run(ctx context.Context, args []string) error {
 		"a postgres:// URL on the server to use (its database name is replaced)")
 	runs := fs.Int("runs", 30, "timed repetitions of each page measurement")
 	serveBin := fs.String("serve-bin", "", "an opsreview binary to load-test as `serve` (skipped when empty)")
-	only := fs.String("only", "", "measure only ingest, pages, load (`serve` under load; needs --serve-bin) or backfill (SLIs from a real Prometheus) (default: everything)")
+	only := fs.String("only", "", "measure only these, comma-separated: ingest, pages, normal (/normal, an SLI's page and API), "+
+		"tv (each TV panel), baselines (recompute every SLI's), load (`serve` under load; needs --serve-bin), "+
+		"backfill (SLIs from a real Prometheus) (default: everything)")
 	backfillSLIs := fs.Int("backfill-slis", 100, "SLIs (8 weeks of 5-minute samples each) in the backfill benchmark")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurements (the in-process server's work) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
+	}
+	for _, part := range strings.Split(*only, ",") {
+		if *only != "" && !slices.Contains(measurements, part) {
+			fmt.Fprintf(os.Stderr, "unknown measurement %q in --only: want %s\n", part, strings.Join(measurements, ", "))
+			return errUsage
+		}
 	}
 	sc, ok := scales[*scale]
 	if !ok {
@@ -64,10 +76,32 @@ func run(ctx context.Context, args []string) error {
 	if err != nil || args[0] == "load" {
 		return err
 	}
-	if err := measure(ctx, o, dbURL); err != nil || o.only != "" {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("creating the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("starting the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := measure(ctx, o, dbURL); err != nil {
 		return err
 	}
-	return runBackfill(ctx, o)
+	if o.wants("backfill") {
+		return runBackfill(ctx, o)
+	}
+	return nil
+}
+
+// measurements are the parts --only can name.
+var measurements = []string{"ingest", "pages", "normal", "tv", "baselines", "load", "backfill"}
+
+// wants says whether the run measures part: everything when --only is empty, else the parts listed.
+func (o options) wants(part string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), part)
 }
 
 // datasetName is the database that holds a scale's data set.
