@@ -49,6 +49,11 @@ func newTVCache(ttl time.Duration, now func() time.Time) *tvCache {
 // request is running already: in the background while the fragment is recent enough to show
 // (tried within tvWaitAfter), else before answering.
 func (tc *tvCache) get(ctx context.Context, key tvKey, load func(context.Context) (any, error)) tvResult {
+	return tc.getEvery(ctx, key, tc.ttl, load)
+}
+
+// getEvery is get for a fragment refreshed every ttl rather than the cache's interval.
+func (tc *tvCache) getEvery(ctx context.Context, key tvKey, ttl time.Duration, load func(context.Context) (any, error)) tvResult {
 	tc.mu.Lock()
 	e := tc.entries[key]
 	if e == nil {
@@ -57,8 +62,8 @@ func (tc *tvCache) get(ctx context.Context, key tvKey, load func(context.Context
 	}
 	now := tc.now()
 	age := now.Sub(e.tried)
-	fresh := !e.tried.IsZero() && age < tc.ttl && !now.Before(e.tried)
-	recent := e.val != nil && !e.tried.IsZero() && age < tvWaitAfter*tc.ttl && !now.Before(e.tried)
+	fresh := !e.tried.IsZero() && age < ttl && !now.Before(e.tried)
+	recent := e.val != nil && !e.tried.IsZero() && age < tvWaitAfter*ttl && !now.Before(e.tried)
 	switch {
 	case fresh || (e.loading != nil && e.val != nil):
 		r := e.result()
