@@ -27,14 +27,23 @@ type sliNow struct {
 // stays a lag and an interval behind.
 func freshness(s config.SLI) time.Duration { return max(6*s.Step.D(), 30*time.Minute) }
 
-// judgeSLIs reads the window before at of each SLI and judges it. A run that reaches back to the
-// window's start is read again over a week, so since is the same whichever page asks.
+// judgeSLIs judges each SLI at at, in a few statements however many SLIs there are. It reads the
+// window before at of all of them at once (window 0: only what judging needs, for callers that
+// draw nothing), then, for those whose run of bad-side samples goes back to the start of what was
+// read, a day and then a week of all of those at once — so since is the same whichever page asks,
+// and an SLI is read further back only while its run may go further back. Series is the window.
 func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time, window time.Duration) ([]sliNow, error) {
+	read := window
+	if read == 0 {
+		for _, x := range slis {
+			read = max(read, judgeWindow(x))
+		}
+	}
 	names := make([]string, len(slis))
 	for i, x := range slis {
 		names[i] = x.Name
 	}
-	series, err := s.st(ctx).SLISeries(ctx, names, at.Add(-window), at)
+	series, err := s.st(ctx).SLISeries(ctx, names, at.Add(-read), at)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +52,7 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 		return nil, err
 	}
 	out := make([]sliNow, len(slis))
+	var further []int // SLIs whose run reaches back to the start of what was read
 	for i, x := range slis {
 		ser := series[x.Name]
 		if ser == nil {
@@ -50,17 +60,44 @@ func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time,
 		}
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
-		if out[i].Normal.SinceBefore && window < 7*24*time.Hour {
-			more, err := s.st(ctx).SLISeries(ctx, []string{x.Name}, at.Add(-7*24*time.Hour), at)
-			if err != nil {
-				return nil, err
-			}
-			if m := more[x.Name]; m != nil {
-				out[i].Normal = s.judge(x, m, at).Normal
-			}
+		if out[i].Normal.FromFirst {
+			further = append(further, i)
 		}
 	}
+	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		if back <= read || len(further) == 0 {
+			continue
+		}
+		read = back
+		names = names[:0]
+		for _, i := range further {
+			names = append(names, slis[i].Name)
+		}
+		more, err := s.st(ctx).SLISeries(ctx, names, at.Add(-back), at)
+		if err != nil {
+			return nil, err
+		}
+		still := further[:0]
+		for _, i := range further {
+			m := more[slis[i].Name]
+			if m == nil {
+				continue
+			}
+			out[i].Normal = s.judge(slis[i], m, at).Normal
+			if out[i].Normal.FromFirst {
+				still = append(still, i)
+			}
+		}
+		further = still
+	}
 	return out, nil
+}
+
+// judgeWindow is how far back judging an SLI at a moment reads first: its value may be as old as
+// freshness, and a run of a few samples after it fits in two hours of 5-minute samples. A longer
+// run is read again further back.
+func judgeWindow(x config.SLI) time.Duration {
+	return max(2*time.Hour, freshness(x)+4*x.Step.D())
 }
 
 func (s *Server) judge(x config.SLI, ser *store.SLISeries, at time.Time) sliNow {
