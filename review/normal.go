@@ -53,6 +53,10 @@ type Normal struct {
 	Since    *time.Time // the first sample of that run, when Abnormal
 	// SinceBefore is set when the run goes back to the first point given: it started even earlier.
 	SinceBefore bool
+	// FromFirst is set when the samples on the bad side back from the value, however few, go back
+	// to the first point given: earlier points could make the run longer (abnormal, or abnormal
+	// since earlier), so a caller that gave a short window reads a longer one.
+	FromFirst bool
 }
 
 // Judge answers "is this normal at at?" from points in ascending time order ending at or before
@@ -93,11 +97,12 @@ func Judge(points []Point, at time.Time, band Band, dir Direction, k int, fresh 
 	if k < 1 {
 		k = 1
 	}
+	n.FromFirst = first >= 0 && first == firstSample(points)
 	if run >= k {
 		n.Abnormal = true
 		s := points[first].At
 		n.Since = &s
-		n.SinceBefore = first == firstSample(points)
+		n.SinceBefore = n.FromFirst
 	}
 	return n
 }

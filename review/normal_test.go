@@ -44,19 +44,25 @@ func TestJudge(t *testing.T) {
 		pts      []Point
 		dir      Direction
 		abnormal bool
-		since    int // index of the first sample of the run
+		since    int  // index of the first sample of the run
+		first    bool // the bad-side run goes back to the first sample
 	}{
-		{"inside", mk(2, 2, 2, 2), LowerIsBetter, false, 0},
-		{"two out is not yet abnormal", mk(2, 2, 9, 9), LowerIsBetter, false, 0},
-		{"three out", mk(2, 9, 9, 9), LowerIsBetter, true, 1},
-		{"four out, since the first", mk(2, 9, 9, 9, 9), LowerIsBetter, true, 1},
-		{"good side is no problem", mk(2, 0.1, 0.1, 0.1), LowerIsBetter, false, 0},
-		{"higher-is-better low is bad", mk(2, 0.1, 0.1, 0.1), HigherIsBetter, true, 1},
-		{"back inside ends it", mk(9, 9, 9, 2), LowerIsBetter, false, 0},
-		{"a gap neither breaks nor counts", mk(2, 9, -1, 9, 9), LowerIsBetter, true, 1},
+		{"inside", mk(2, 2, 2, 2), LowerIsBetter, false, 0, false},
+		{"two out is not yet abnormal", mk(2, 2, 9, 9), LowerIsBetter, false, 0, false},
+		{"three out", mk(2, 9, 9, 9), LowerIsBetter, true, 1, false},
+		{"four out, since the first", mk(2, 9, 9, 9, 9), LowerIsBetter, true, 1, false},
+		{"good side is no problem", mk(2, 0.1, 0.1, 0.1), LowerIsBetter, false, 0, false},
+		{"higher-is-better low is bad", mk(2, 0.1, 0.1, 0.1), HigherIsBetter, true, 1, false},
+		{"back inside ends it", mk(9, 9, 9, 2), LowerIsBetter, false, 0, false},
+		{"a gap neither breaks nor counts", mk(2, 9, -1, 9, 9), LowerIsBetter, true, 1, false},
+		{"out from the first sample", mk(9, 9, 9), LowerIsBetter, true, 0, true},
+		{"two out from the first sample: earlier ones could make it abnormal", mk(-1, 9, -1, 9), LowerIsBetter, false, 0, true},
 	}
 	for _, c := range cases {
 		n := Judge(c.pts, at(c.pts), b, c.dir, 3, time.Hour)
+		if n.FromFirst != c.first || n.SinceBefore != (c.first && c.abnormal) {
+			t.Errorf("%s: from the first %v, since before %v; want %v", c.name, n.FromFirst, n.SinceBefore, c.first)
+		}
 		if n.Abnormal != c.abnormal {
 			t.Errorf("%s: abnormal = %v, want %v", c.name, n.Abnormal, c.abnormal)
 			continue

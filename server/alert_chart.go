@@ -45,17 +45,17 @@ type tlTick struct {
 	Label string
 }
 
-// buildTimeline lays out episodes (of any order) over [from, to); open ones run until now.
-func buildTimeline(eps []review.Episode, versions []store.RuleVersion, from, to, now time.Time, flapThreshold, refire time.Duration) timeline {
+// buildTimeline lays out episodes (of any order, flaps marked) over [from, to); open ones run
+// until now.
+func buildTimeline(eps []store.RuleEpisode, versions []store.RuleVersion, from, to, now time.Time) timeline {
 	span := to.Sub(from).Seconds()
 	x := func(t time.Time) float64 {
 		v := t.Sub(from).Seconds() / span * tlWidth
 		return min(max(v, 0), tlWidth)
 	}
-	sorted := append([]review.Episode(nil), eps...)
+	sorted := append([]store.RuleEpisode(nil), eps...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].StartsAt.Before(sorted[j].StartsAt) })
 	lanes := map[uint64]int{}
-	prevEnd := map[uint64]*time.Time{}
 	var tl timeline
 	for _, e := range sorted {
 		lane, ok := lanes[e.Fingerprint]
@@ -63,8 +63,7 @@ func buildTimeline(eps []review.Episode, versions []store.RuleVersion, from, to,
 			lane = len(lanes)
 			lanes[e.Fingerprint] = lane
 		}
-		flap := review.IsFlap(e, prevEnd[e.Fingerprint], flapThreshold, refire)
-		prevEnd[e.Fingerprint] = e.EndsAt
+		flap := e.Flap
 		if lane >= tlMaxLanes {
 			continue
 		}
@@ -76,7 +75,7 @@ func buildTimeline(eps []review.Episode, versions []store.RuleVersion, from, to,
 		if x1 <= 0 || x0 >= tlWidth {
 			continue
 		}
-		title := fmt.Sprintf("%s %s, %s", e.StartsAt.UTC().Format("Mon 02 Jan 15:04"), "UTC", dur(e.Duration(now)))
+		title := fmt.Sprintf("%s %s, %s", e.StartsAt.UTC().Format("Mon 02 Jan 15:04"), "UTC", dur(max(end.Sub(e.StartsAt), 0)))
 		if e.EndsAt == nil {
 			title += " (still firing)"
 		}
@@ -120,12 +119,13 @@ type heatCell struct {
 	Hour, Count, Level int
 }
 
-func buildHeatmap(eps []review.Episode, loc *time.Location) heatmap {
-	times := make([]time.Time, len(eps))
-	for i, e := range eps {
-		times[i] = e.StartsAt
+// buildHeatmap counts fires by hour of the week in loc from their counts by quarter hour.
+func buildHeatmap(quarters []store.QuarterFires, loc *time.Location) heatmap {
+	var counts [7][24]int
+	for _, q := range quarters {
+		how := review.HourOfWeek(q.At, loc)
+		counts[how/24][how%24] += q.Fires
 	}
-	counts := review.FiresByHourOfWeek(times, loc)
 	h := heatmap{Timezone: loc.String()}
 	for hour := 0; hour < 24; hour++ {
 		h.Hours = append(h.Hours, hour)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,10 +13,20 @@ import (
 	"github.com/opsreview/opsreview/store"
 )
 
-// alertShow renders GET /alerts/{alertname}?week=: the rule's episodes over the four weeks ending
-// with the week (default: the current week, so what fires now shows) as a timeline with the rule's
-// own changes, an hour-of-week heatmap of its fires, labels and annotations, verdict history,
-// runbook and action items.
+// The rule's timeline draws its newest episodes; the rest are one link away (episodes=all on the
+// same URL), and every one is in the episodes list. The noisiest rules start tens of thousands of
+// episodes in four weeks: drawing them all is megabytes of overlapping bars nobody can tell apart,
+// and it cost seconds under load. The count and the heatmap are computed from every episode.
+const (
+	alertTimelineLatest = 500  // episodes drawn by default
+	alertTimelineMax    = 5000 // drawn with episodes=all
+)
+
+// alertShow renders GET /alerts/{alertname}?week=&team=&episodes=: the rule's episodes over the four
+// weeks ending with the week (default: the current week, so what fires now shows) as a timeline
+// with the rule's own changes, an hour-of-week heatmap of its fires, labels and annotations,
+// verdict history, runbook and action items. The page is rendered once per data version for
+// everyone (a sharedPage, in the page cache) and streamed to each viewer with their CSRF token.
 func (s *Server) alertShow(c *fiber.Ctx) error {
 	name, err := url.PathUnescape(c.Params("alertname"))
 	if err != nil || strings.TrimSpace(name) == "" {
@@ -33,40 +44,81 @@ func (s *Server) alertShow(c *fiber.Ctx) error {
 			return badRequest("week: " + err.Error())
 		}
 	}
-	from, to := w.Previous().Previous().Previous().Start, w.End
+	all := false
+	switch v := c.Query("episodes"); v {
+	case "", "latest":
+	case "all":
+		all = true
+	default:
+		return badRequest(`episodes: want "all" or "latest", got ` + strconv.Quote(v))
+	}
+	sc := scope{Team: team, Loc: loc, Week: w}
+	fragment := isFragment(c)
+	query := name + "\x00"
+	if all {
+		query += "all"
+	}
+	if fragment {
+		query += " fragment"
+	}
 	ctx := c.UserContext()
-	var eps []review.Episode
-	err = s.pages.limit(ctx, func(ctx context.Context) error { // the heavy read: one of the bounded builds
-		var err error
-		eps, err = s.st(ctx).Episodes(ctx, store.EpisodeFilter{Alertname: name, Team: team, From: from, To: to, Limit: 5000})
-		return err
+	p, err := s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "alert-html", sc, query), func(ctx context.Context) (any, error) {
+		return s.renderAlert(ctx, name, sc, all, fragment)
 	})
 	if err != nil {
 		return err
 	}
+	return s.sendShared(c, fiber.StatusOK, p.(*sharedPage))
+}
+
+// renderAlert reads and renders a rule's page for every viewer (markers stand for the CSRF token).
+func (s *Server) renderAlert(ctx context.Context, name string, sc scope, all, fragment bool) (*sharedPage, error) {
+	w, team, loc := sc.Week, sc.Team, sc.Loc
+	from, to := w.Previous().Previous().Previous().Start, w.End
+	drawn := alertTimelineLatest
+	if all {
+		drawn = alertTimelineMax
+	}
+	flapThreshold, refire := time.Duration(s.cfg.Alerts.FlapThreshold), time.Duration(s.cfg.Alerts.RefireWindow)
+	fires, err := s.st(ctx).RuleFires(ctx, store.RuleFiresFilter{Alertname: name, Team: team, From: from, To: to, Latest: drawn,
+		FlapThreshold: flapThreshold, RefireWindow: refire})
+	if err != nil {
+		return nil, err
+	}
 	versions, err := s.st(ctx).RuleVersions(ctx, name, from, to)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hist, err := s.st(ctx).VerdictHistory(ctx, name, "", 50)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	items, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Alertname: name})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now()
 	v := alertView{Now: now, Demo: s.cfg.Demo, Title: name, Alertname: name, Week: w.String(), From: from, To: to,
-		Fires: len(eps), Labels: map[string]string{"alertname": name},
-		Timeline:    buildTimeline(eps, versions, from, to, now.UTC(), time.Duration(s.cfg.Alerts.FlapThreshold), time.Duration(s.cfg.Alerts.RefireWindow)),
-		Heatmap:     buildHeatmap(eps, loc),
+		Fires: fires.Total, Labels: map[string]string{"alertname": name},
+		Timeline:    buildTimeline(fires.Latest, versions, from, to, now.UTC()),
+		Heatmap:     buildHeatmap(fires.Quarters, loc),
 		EpisodesURL: "/episodes?" + url.Values{"alertname": {name}, "from": {rfc3339(from)}, "to": {rfc3339(to)}}.Encode(),
 		SilenceURL:  silenceURL(s.alertmanagerURL(ctx), name),
+		All:         all, MaxDrawn: alertTimelineMax, Latest: alertTimelineLatest,
 	}
+	v.Drawn = len(fires.Latest)
+	if v.Drawn < fires.Total {
+		v.Cut, v.DrawnSince = true, fires.Latest[len(fires.Latest)-1].StartsAt
+	}
+	q := url.Values{"week": {w.String()}}
+	if team != nil {
+		q.Set("team", sc.teamName())
+	}
+	v.LatestURL = "/alerts/" + url.PathEscape(name) + "?" + q.Encode()
+	q.Set("episodes", "all")
+	v.AllURL = "/alerts/" + url.PathEscape(name) + "?" + q.Encode()
 	annotations := map[string]string{}
-	if len(eps) > 0 {
-		latest := eps[0] // newest first
+	if latest := fires.Newest; latest != nil {
 		v.Labels, annotations, v.Generator = latest.Labels, latest.Annotations, safeURL(latest.GeneratorURL)
 	}
 	for _, l := range chips(annotations) {
@@ -83,5 +135,5 @@ func (s *Server) alertShow(c *fiber.Ctx) error {
 	for _, a := range items {
 		v.Actions = append(v.Actions, toActionJSON(a, today))
 	}
-	return s.render.Render(c, fiber.StatusOK, "alert", v)
+	return s.render.renderShared("alert", fragment, v)
 }

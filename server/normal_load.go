@@ -27,18 +27,33 @@ type sliNow struct {
 // stays a lag and an interval behind.
 func freshness(s config.SLI) time.Duration { return max(6*s.Step.D(), 30*time.Minute) }
 
-// judgeSLIs reads the window before at of each SLI and judges it. A run that reaches back to the
-// window's start is read again over a week, so since is the same whichever page asks.
+// judgeSLIs judges each SLI at at, in a few statements however many SLIs there are. It reads the
+// window before at of all of them at once (window 0: only what judging needs, for callers that
+// draw nothing; see judgeWindow), then judgeSeries reads further back only those whose run goes back
+// to the start of what was read. Series is the window.
 func (s *Server) judgeSLIs(ctx context.Context, slis []config.SLI, at time.Time, window time.Duration) ([]sliNow, error) {
+	read := window
+	if read == 0 {
+		for _, x := range slis {
+			read = max(read, judgeWindow(x))
+		}
+	}
 	names := make([]string, len(slis))
 	for i, x := range slis {
 		names[i] = x.Name
 	}
-	series, err := s.st(ctx).SLISeries(ctx, names, at.Add(-window), at)
+	series, err := s.st(ctx).SLISeries(ctx, names, at.Add(-read), at)
 	if err != nil {
 		return nil, err
 	}
-	return s.judgeSeries(ctx, slis, series, at, window)
+	return s.judgeSeries(ctx, slis, series, at, read)
+}
+
+// judgeWindow is how far back judging an SLI at a moment reads first: its value may be as old as
+// freshness, and a run of a few samples after it fits in two hours of 5-minute samples. A longer
+// run is read again further back.
+func judgeWindow(x config.SLI) time.Duration {
+	return max(2*time.Hour, freshness(x)+4*x.Step.D())
 }
 
 // judgeOne judges one SLI over the week before at, as judgeSLIs does, and computes its objective
@@ -64,13 +79,17 @@ func (s *Server) judgeOne(ctx context.Context, x config.SLI, at time.Time) (sliN
 	return rows[0], s.objectiveFrom(x, all, at), nil
 }
 
-// judgeSeries judges each SLI from its series read over the window before at.
-func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[string]*store.SLISeries, at time.Time, window time.Duration) ([]sliNow, error) {
+// judgeSeries judges each SLI from its series read over the window before at; for those whose
+// run of bad-side samples goes back to the start of what was read, a day and then a week of all of
+// those at once, so since is the same whichever page asks, and an SLI is read further back only
+// while its run may go further back.
+func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[string]*store.SLISeries, at time.Time, read time.Duration) ([]sliNow, error) {
 	states, err := s.st(ctx).SLIStates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]sliNow, len(slis))
+	var further []int // SLIs whose run reaches back to the start of what was read
 	for i, x := range slis {
 		ser := series[x.Name]
 		if ser == nil {
@@ -78,32 +97,36 @@ func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[
 		}
 		out[i] = s.judge(x, ser, at)
 		out[i].State = states[x.Name]
+		if out[i].Normal.FromFirst {
+			further = append(further, i)
+		}
 	}
-	// Abnormal since before the window: judged again over a day, then those still running from
-	// its start over a week, each step in one read (most runs began within the day).
+	var names []string
 	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
-		if back <= window {
+		if back <= read || len(further) == 0 {
 			continue
 		}
-		var again []string
-		for i, x := range slis {
-			if out[i].Normal.SinceBefore {
-				again = append(again, x.Name)
-			}
+		read = back
+		names = names[:0]
+		for _, i := range further {
+			names = append(names, slis[i].Name)
 		}
-		if len(again) == 0 {
-			break
-		}
-		more, err := s.st(ctx).SLISeries(ctx, again, at.Add(-back), at)
+		more, err := s.st(ctx).SLISeries(ctx, names, at.Add(-back), at)
 		if err != nil {
 			return nil, err
 		}
-		for i, x := range slis {
-			if m := more[x.Name]; m != nil && out[i].Normal.SinceBefore {
-				out[i].Normal = s.judge(x, m, at).Normal
+		still := further[:0]
+		for _, i := range further {
+			m := more[slis[i].Name]
+			if m == nil {
+				continue
+			}
+			out[i].Normal = s.judge(slis[i], m, at).Normal
+			if out[i].Normal.FromFirst {
+				still = append(still, i)
 			}
 		}
-		window = back
+		further = still
 	}
 	return out, nil
 }

@@ -123,7 +123,11 @@ func (s *Server) tvFragment(c *fiber.Ctx, status int, block string, data any) er
 // tvPanelView loads a panel through the cache and says how fresh it is.
 func (s *Server) tvPanelView(ctx context.Context, panel tvPanel, q tvQuery) TVPanelView {
 	v := TVPanelView{Name: panel.Name, Title: panel.Title, URL: tvPanelURL(panel.Name, q.TeamName)}
-	res := s.tv.cache.get(ctx, tvKey{panel.Name, q.TeamName}, func(ctx context.Context) (any, error) {
+	every := panel.Refresh
+	if every == 0 {
+		every = tvRefresh
+	}
+	res := s.tv.cache.getEvery(ctx, tvKey{panel.Name, q.TeamName}, every, func(ctx context.Context) (any, error) {
 		data, err := panel.Load(ctx, q)
 		if err != nil {
 			return nil, err

@@ -56,11 +56,13 @@ func TestTVCacheLoadsOncePerRefreshAndServesStale(t *testing.T) {
 	if v := tc.get(context.Background(), key, load).Val; v != 1 || loads.Load() != 1 {
 		t.Errorf("within the interval: %v after %d loads", v, loads.Load())
 	}
-	// After it: while one request reloads, the others get the old fragment at once.
+	// After it: one request starts a reload, and it and every other get the old fragment at
+	// once while the reload runs; the next request gets the new one.
 	advance(2 * time.Second)
 	release = make(chan struct{})
-	done := make(chan tvResult)
-	go func() { done <- tc.get(context.Background(), key, load) }()
+	if r := tc.get(context.Background(), key, load); r.Val != 1 {
+		t.Errorf("the request that starts a reload: %v, want the stale fragment at once", r.Val)
+	}
 	for loads.Load() == 1 {
 		time.Sleep(time.Millisecond)
 	}
@@ -68,15 +70,25 @@ func TestTVCacheLoadsOncePerRefreshAndServesStale(t *testing.T) {
 		t.Errorf("during a reload: %v, want the stale fragment", r.Val)
 	}
 	close(release)
-	if r := <-done; r.Val != 2 {
-		t.Errorf("the reload returned %v", r.Val)
+	tc.wait()
+	if r := tc.get(context.Background(), key, load); r.Val != 2 || loads.Load() != 2 {
+		t.Errorf("after the reload: %v after %d loads", r.Val, loads.Load())
 	}
 	// A failed load keeps the last good fragment, with its age and the error.
 	advance(tvRefresh)
 	built := clock()
-	r := tc.get(context.Background(), key, func(context.Context) (any, error) { return nil, store.ErrUnavailable })
+	fail := func(context.Context) (any, error) { return nil, store.ErrUnavailable }
+	tc.get(context.Background(), key, fail)
+	tc.wait()
+	r := tc.get(context.Background(), key, fail)
 	if r.Val != 2 || !errors.Is(r.Err, store.ErrUnavailable) || !r.Built.Before(built) {
 		t.Errorf("after a failed load: %+v", r)
+	}
+	// A fragment nobody has polled for a while (a screen switched on again) is not shown while
+	// it reloads: that request waits for what is true now.
+	advance(tvWaitAfter * tvRefresh)
+	if r := tc.get(context.Background(), key, func(context.Context) (any, error) { return 3, nil }); r.Val != 3 {
+		t.Errorf("after %d intervals without a poll: %v, want the new fragment", tvWaitAfter, r.Val)
 	}
 }
 
@@ -304,12 +316,15 @@ func TestTVWeekPanels(t *testing.T) {
 		"https://wiki.example/disk", "DiskFull · fired 2 times in 28 days", "no runbook", "https://wiki.example/old",
 		"neither changed nor reviewed for 90 days")
 
-	// Over budget: 20 h more logged, and the next refresh shows it.
+	// Over budget: 20 h more logged, and the next refresh shows it: the poll that finds the
+	// fragment due starts the refresh in the background, the screen's next poll shows its result.
 	if _, _, err := ts.store.AddToilEntry(context.Background(), store.NewToilEntry{ToilEntry: review.ToilEntry{Team: "payments",
 		Minutes: 20 * 60, Category: "incident", At: now.Add(-time.Hour), Who: "ana", CreatedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
 	ts.now = now.Add(tvRefresh)
+	panel("/tv/panel/toil?team=payments", `<span class="tv-big">2.5<small> h</small></span>`)
+	ts.tv.cache.wait()
 	panel("/tv/panel/toil?team=payments", `tv-toil is-over`, `<span class="tv-big">22.5<small> h</small></span>`,
 		`<span class="tv-num">113%</span><span class="tv-cap">over budget</span>`, `<rect class="meter-fill" width="100"`)
 

@@ -149,8 +149,15 @@ type alertView struct {
 	Heatmap     heatmap
 	Verdicts    []verdictHistoryRow
 	Actions     []actionJSON
-	Fires       int
+	Fires       int // episodes that start in [From, To)
 	EpisodesURL string
+	// The timeline draws the newest Latest episodes, or MaxDrawn with All; Cut when some are not
+	// drawn, DrawnSince then the start of the oldest drawn.
+	All                     bool
+	Drawn, Latest, MaxDrawn int
+	Cut                     bool
+	DrawnSince              time.Time
+	AllURL, LatestURL       string
 }
 
 // verdictHistoryRow is one past decision on the rule page.

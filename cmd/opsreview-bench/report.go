@@ -65,6 +65,7 @@ func report(o options, c datasetCounts, ingest []ingestResult, ps []page, lat ma
 			failedText(load.failed[tvPage]), ms(s.median), ms(s.p95), yes(s.n > 0 && s.p95 <= 50*time.Millisecond && load.failed[tvPage] == 0))
 		fmt.Fprintf(w, "| peak RSS of `opsreview serve` | %d clients + %d TVs × %s, %d requests | %d MB | | ≤ 150 MB | %s |\n",
 			loadClients, loadTVs, loadDuration, load.requests, load.peakRSSKB/1024, yes(load.peakRSSKB <= 150*1024))
+		reportTVAlone(w, load)
 	}
 }
 

@@ -29,8 +29,15 @@ const (
 // tvPanels are the TV's panels, each polled on its own like the page's htmx does.
 var tvPanels = []string{"firing", "slis", "pages", "noisiest", "toil", "runbooks", "freshness"}
 
-// tvPage is the label all TV panel requests are summarised under.
-const tvPage = "/tv/panel/* (50 screens)"
+// tvPage is the label all TV panel requests are summarised under; tvAlonePage those of the
+// screens polling on their own after the load, for tvAloneDuration.
+const (
+	tvPage          = "/tv/panel/* (50 screens)"
+	tvAlonePage     = "/tv/panel/* (50 screens alone)"
+	tvAloneDuration = 3 * tvInterval
+	tvFirst         = ", first interval"
+	tvSteady        = ", after the first interval"
+)
 
 // loadResult is what a load test of `opsreview serve` measured.
 type loadResult struct {
@@ -38,6 +45,7 @@ type loadResult struct {
 	requests  int
 	perPage   map[string]stats
 	failed    map[string]int // requests that got an error or a status other than 200
+	tvCPU     float64        // serve's CPU time per wall time (1 = a core) with only the TVs polling
 }
 
 // measureServe starts `opsreview serve` on the data set, has loadClients clients request the pages
@@ -120,48 +128,85 @@ func measureServe(ctx context.Context, o options, cfg *config.Config, pages []pa
 			}
 		}(c)
 	}
-	for tv := 0; tv < loadTVs; tv++ {
-		wg.Add(1)
-		go func(tv int) {
-			defer wg.Done()
-			team := cfg.Teams[tv%min(loadTVTeams, len(cfg.Teams))].Name
-			// Screens are switched on over the first interval, not all in the same millisecond.
-			time.Sleep(time.Duration(tv) * tvInterval / loadTVs)
-			for next := time.Now(); time.Now().Before(end) && cctx.Err() == nil; next = next.Add(tvInterval) {
-				for _, panel := range tvPanels {
-					t0 := time.Now()
-					resp, err := client.Get(base + "/tv/panel/" + panel + "?team=" + team)
-					if err == nil {
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode != http.StatusOK {
-							err = fmt.Errorf("GET /tv/panel/%s: status %d", panel, resp.StatusCode)
+	// pollTVs runs the 50 screens until end, each switched on within the first interval; their
+	// latencies are recorded under label, and under label+tvFirst in the first interval (screens
+	// switched on: the first poll of a panel waits for its first load), label+tvSteady after it.
+	pollTVs := func(end time.Time, label string) {
+		warm := time.Now().Add(tvInterval)
+		for tv := 0; tv < loadTVs; tv++ {
+			wg.Add(1)
+			go func(tv int) {
+				defer wg.Done()
+				team := cfg.Teams[tv%min(loadTVTeams, len(cfg.Teams))].Name
+				// Screens are switched on over the first interval, not all in the same millisecond.
+				time.Sleep(time.Duration(tv) * tvInterval / loadTVs)
+				for next := time.Now(); time.Now().Before(end) && cctx.Err() == nil; next = next.Add(tvInterval) {
+					for _, panel := range tvPanels {
+						t0 := time.Now()
+						resp, err := client.Get(base + "/tv/panel/" + panel + "?team=" + team)
+						if err == nil {
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != http.StatusOK {
+								err = fmt.Errorf("GET /tv/panel/%s: status %d", panel, resp.StatusCode)
+							}
 						}
+						mu.Lock()
+						if err != nil {
+							failed[label]++
+							lastErr = err
+						}
+						lat[label] = append(lat[label], time.Since(t0))
+						part := tvSteady
+						if t0.Before(warm) {
+							part = tvFirst
+						}
+						lat[label+part] = append(lat[label+part], time.Since(t0))
+						mu.Unlock()
 					}
-					mu.Lock()
-					if err != nil {
-						failed[tvPage]++
-						lastErr = err
-					}
-					lat[tvPage] = append(lat[tvPage], time.Since(t0))
-					mu.Unlock()
+					time.Sleep(time.Until(next.Add(tvInterval)))
 				}
-				time.Sleep(time.Until(next.Add(tvInterval)))
-			}
-		}(tv)
+			}(tv)
+		}
 	}
+	pollTVs(end, tvPage)
+	wg.Wait()
+	// Then the screens alone, as on a normal day: serve's CPU time (from /proc) over that window is
+	// what 50 screens cost (issue 6: at most 1 % of a core). Postgres' share is one load per
+	// panel per interval, counted by TestFiftyTVsCostWhatOneTVCosts.
+	cpu0, t0 := procCPU(cmd.Process.Pid), time.Now()
+	pollTVs(time.Now().Add(tvAloneDuration), tvAlonePage)
+	wg.Wait()
+	tvCPU := (procCPU(cmd.Process.Pid) - cpu0) / time.Since(t0).Seconds()
 	wg.Wait()
 	if lastErr != nil {
 		// Under overload pages time out and TV panels answer 503 (no data yet): that is a result.
 		fmt.Fprintf(o.log, "load test: %d failed requests, the last: %v\n", sumInts(failed), lastErr)
 	}
-	res := &loadResult{perPage: map[string]stats{}, failed: failed, peakRSSKB: vmHWM(cmd.Process.Pid)}
+	res := &loadResult{perPage: map[string]stats{}, failed: failed, peakRSSKB: vmHWM(cmd.Process.Pid), tvCPU: tvCPU}
 	for p, ds := range lat {
 		res.perPage[p] = summarize(ds)
-		res.requests += len(ds)
+		if !strings.HasSuffix(p, tvFirst) && !strings.HasSuffix(p, tvSteady) { // counted under its label already
+			res.requests += len(ds)
+		}
 	}
-	fmt.Fprintf(o.log, "load test: %d requests, peak RSS %d MB\n", res.requests, res.peakRSSKB/1024)
+	fmt.Fprintf(o.log, "load test: %d requests, peak RSS %d MB; 50 TVs alone: %.2f %% of a core\n", res.requests, res.peakRSSKB/1024, tvCPU*100)
 	return res, nil
+}
+
+// reportTVAlone writes the report's rows for the screens polling alone: their latency and the
+// CPU serve spent on them.
+func reportTVAlone(w io.Writer, load *loadResult) {
+	first, steady := load.perPage[tvPage+tvFirst], load.perPage[tvPage+tvSteady]
+	fmt.Fprintf(w, "| under load: %s | first %s (screens switched on), %d requests | %s ms | %s ms | | |\n", tvPage, tvInterval,
+		first.n, ms(first.median), ms(first.p95))
+	fmt.Fprintf(w, "| under load: %s | after the first %s, %d requests | %s ms | %s ms | | |\n", tvPage, tvInterval,
+		steady.n, ms(steady.median), ms(steady.p95))
+	s := load.perPage[tvAlonePage]
+	fmt.Fprintf(w, "| TVs alone: %s | %d teams, %d requests%s | %s ms | %s ms | ≤ 50 ms | %s |\n", tvPage, loadTVTeams, s.n,
+		failedText(load.failed[tvAlonePage]), ms(s.median), ms(s.p95), yes(s.n > 0 && s.p95 <= 50*time.Millisecond && load.failed[tvAlonePage] == 0))
+	fmt.Fprintf(w, "| CPU of `opsreview serve`, 50 TVs alone | %s, %d requests | %.2f %% of a core | | ≤ 1 %% | %s |\n",
+		tvAloneDuration, s.n, load.tvCPU*100, yes(load.tvCPU <= 0.01))
 }
 
 // vmHWM reads a process's peak resident set size in kB (0 when unknown).
