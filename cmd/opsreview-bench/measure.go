@@ -159,6 +159,9 @@ func measure(ctx context.Context, o options, dbURL string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := st.SetFlapRules(ctx, time.Duration(cfg.Alerts.FlapThreshold), time.Duration(cfg.Alerts.RefireWindow)); err != nil {
+		return err
+	}
 	var counts struct {
 		Episodes      int64 `db:"episodes"`
 		Notifications int64 `db:"notifications"`
