@@ -399,7 +399,7 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 
 	// Concurrent writers on the same days, teams and rules, and compactions running meanwhile.
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 9)
 	for w := 0; w < 4; w++ {
 		var mine []int
 		for fp := 0; fp < 8; fp++ {
@@ -431,6 +431,19 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 			}
 		}()
 	}
+	// Meanwhile the thresholds change twice (another instance's configuration, then back): each
+	// change waits for the writers of the moment, and later deltas use the new thresholds.
+	cwg.Add(1)
+	go func() {
+		defer cwg.Done()
+		for _, th := range [][2]time.Duration{{10 * time.Minute, 2 * time.Hour}, {30 * time.Minute, 6 * time.Hour}} {
+			time.Sleep(200 * time.Millisecond)
+			if _, err := s.SetFlapRules(ctx, th[0], th[1]); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
 	wg.Wait()
 	close(stop)
 	cwg.Wait()
