@@ -21,6 +21,7 @@ CREATE TABLE episode_day_settings (
     flaps_exact    boolean  NOT NULL -- false from a change of thresholds until the rebuild commits
 );
 INSERT INTO episode_day_settings VALUES (true, interval '5 minutes', interval '30 minutes', true);
+ANALYZE episode_day_settings; -- one row: the triggers' plans must not expect a thousand
 
 -- What one episode adds to the rollup: its start day's fire, silence and flap, and, once closed, its
 -- firing time on each UTC day it overlaps. The flap rule is RuleCounts' raw one.
@@ -36,17 +37,19 @@ LANGUAGE sql IMMUTABLE AS $$
     WHERE d < e AT TIME ZONE 'UTC'
 $$;
 
--- The triggers of 0073, now with every column. Keys whose four sums do not change (labels, polls,
+-- The triggers of 0073, now with every column. The thresholds are joined, not read into variables:
+-- a statement without parameters keeps one cached plan per session (with parameters PL/pgSQL
+-- planned it anew on every call, more than running it). JIT is off: generate_series' default
+-- estimate made the plan look costly enough to compile (1.6 s per webhook statement). Keys whose four sums do not change (labels, polls,
 -- last_seen_at) write nothing; an end, a gap (episodes_refresh_gaps updates gap_before, which fires
 -- the update trigger) or a move does.
-CREATE OR REPLACE FUNCTION episode_day_fires_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE ft interval; rw interval;
+CREATE OR REPLACE FUNCTION episode_day_fires_after_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    SELECT flap_threshold, refire_window INTO ft, rw FROM episode_day_settings;
     INSERT INTO episode_day_fires (day, team, alertname, fires, silenced, flaps, firing_us)
     SELECT p.day, n.team, n.alertname, sum(p.fires), sum(p.silenced), sum(p.flaps), sum(p.firing_us)
     FROM new_rows n
-    CROSS JOIN LATERAL episode_day_parts(n.starts_at, n.ends_at, n.silenced, n.gap_before, ft, rw) p
+    CROSS JOIN episode_day_settings s
+    CROSS JOIN LATERAL episode_day_parts(n.starts_at, n.ends_at, n.silenced, n.gap_before, s.flap_threshold, s.refire_window) p
     GROUP BY 1, 2, 3
     HAVING sum(p.fires) <> 0 OR sum(p.firing_us) <> 0;
     RETURN NULL;
@@ -55,10 +58,8 @@ END $$;
 -- Old rows count -1 and new rows +1 per key. Rows whose counted columns did not change cancel out
 -- first (multiset difference, no join on the id: exact for any update), so the many updates that
 -- change nothing counted (last_seen_at, labels, polls) compute no parts.
-CREATE OR REPLACE FUNCTION episode_day_fires_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE ft interval; rw interval;
+CREATE OR REPLACE FUNCTION episode_day_fires_after_update() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    SELECT flap_threshold, refire_window INTO ft, rw FROM episode_day_settings;
     INSERT INTO episode_day_fires (day, team, alertname, fires, silenced, flaps, firing_us)
     SELECT p.day, c.team, c.alertname, sum(c.sign * p.fires), sum(c.sign * p.silenced), sum(c.sign * p.flaps),
            sum(c.sign * p.firing_us)
@@ -69,21 +70,21 @@ BEGIN
           (SELECT -1, team, alertname, starts_at, ends_at, silenced, gap_before FROM old_rows
            EXCEPT ALL
            SELECT -1, team, alertname, starts_at, ends_at, silenced, gap_before FROM new_rows)) c
-    CROSS JOIN LATERAL episode_day_parts(c.starts_at, c.ends_at, c.silenced, c.gap_before, ft, rw) p
+    CROSS JOIN episode_day_settings s
+    CROSS JOIN LATERAL episode_day_parts(c.starts_at, c.ends_at, c.silenced, c.gap_before, s.flap_threshold, s.refire_window) p
     GROUP BY 1, 2, 3
     HAVING sum(c.sign * p.fires) <> 0 OR sum(c.sign * p.silenced) <> 0 OR sum(c.sign * p.flaps) <> 0
         OR sum(c.sign * p.firing_us) <> 0;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION episode_day_fires_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE ft interval; rw interval;
+CREATE OR REPLACE FUNCTION episode_day_fires_after_delete() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    SELECT flap_threshold, refire_window INTO ft, rw FROM episode_day_settings;
     INSERT INTO episode_day_fires (day, team, alertname, fires, silenced, flaps, firing_us)
     SELECT p.day, o.team, o.alertname, -sum(p.fires), -sum(p.silenced), -sum(p.flaps), -sum(p.firing_us)
     FROM old_rows o
-    CROSS JOIN LATERAL episode_day_parts(o.starts_at, o.ends_at, o.silenced, o.gap_before, ft, rw) p
+    CROSS JOIN episode_day_settings s
+    CROSS JOIN LATERAL episode_day_parts(o.starts_at, o.ends_at, o.silenced, o.gap_before, s.flap_threshold, s.refire_window) p
     GROUP BY 1, 2, 3
     HAVING sum(p.fires) <> 0 OR sum(p.firing_us) <> 0;
     RETURN NULL;
