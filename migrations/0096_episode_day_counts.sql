@@ -40,18 +40,30 @@ $$;
 -- The triggers of 0073, now with every column. The thresholds are joined, not read into variables:
 -- a statement without parameters keeps one cached plan per session (with parameters PL/pgSQL
 -- planned it anew on every call, more than running it). JIT is off: generate_series' default
--- estimate made the plan look costly enough to compile (1.6 s per webhook statement). Keys whose four sums do not change (labels, polls,
--- last_seen_at) write nothing; an end, a gap (episodes_refresh_gaps updates gap_before, which fires
--- the update trigger) or a move does.
+-- estimate made the plan look costly enough to compile (1.6 s per webhook statement). Keys whose
+-- four sums do not change (labels, polls, last_seen_at) write nothing; an end, a gap
+-- (episodes_refresh_gaps updates gap_before, which fires the update trigger) or a move does.
+--
+-- Inserted episodes are mostly still open: their start-day counts come straight from the rows, and
+-- only closed ones go through episode_day_parts for their firing time per day.
 CREATE OR REPLACE FUNCTION episode_day_fires_after_insert() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     INSERT INTO episode_day_fires (day, team, alertname, fires, silenced, flaps, firing_us)
-    SELECT p.day, n.team, n.alertname, sum(p.fires), sum(p.silenced), sum(p.flaps), sum(p.firing_us)
-    FROM new_rows n
-    CROSS JOIN episode_day_settings s
-    CROSS JOIN LATERAL episode_day_parts(n.starts_at, n.ends_at, n.silenced, n.gap_before, s.flap_threshold, s.refire_window) p
+    SELECT c.day, c.team, c.alertname, sum(c.fires), sum(c.silenced), sum(c.flaps), sum(c.firing_us)
+    FROM (SELECT (n.starts_at AT TIME ZONE 'UTC')::date AS day, n.team, n.alertname, 1 AS fires,
+                 n.silenced::int AS silenced,
+                 coalesce((n.ends_at IS NOT NULL AND n.ends_at - n.starts_at < s.flap_threshold)
+                          OR n.gap_before <= s.refire_window, false)::int AS flaps,
+                 0::bigint AS firing_us
+          FROM new_rows n
+          CROSS JOIN episode_day_settings s
+          UNION ALL
+          SELECT p.day, n.team, n.alertname, 0, 0, 0, p.firing_us
+          FROM new_rows n
+          CROSS JOIN LATERAL episode_day_parts(n.starts_at, n.ends_at, false, NULL, NULL, NULL) p
+          WHERE n.ends_at IS NOT NULL AND p.fires = 0) c
     GROUP BY 1, 2, 3
-    HAVING sum(p.fires) <> 0 OR sum(p.firing_us) <> 0;
+    HAVING sum(c.fires) <> 0 OR sum(c.firing_us) <> 0;
     RETURN NULL;
 END $$;
 
