@@ -53,7 +53,168 @@ type ruleCountsRow struct {
 // start in the window, and its firing time (the overlap of every episode with the window, open ones
 // until Now), in one statement. Rules that only ran into the window from before have zero fires.
 // The rule's team, labels and annotations are those of its latest episode. Sorted by alertname.
+//
+// A window with at least rollupMinDays whole UTC days reads them from the daily rollup (0073, 0096)
+// and only its partial days and the episodes running at its edges from episodes; a shorter one, or
+// one whose flap thresholds are not those the rollup was kept with, reads every episode.
 func (s *Store) RuleCounts(ctx context.Context, f CountFilter) ([]review.RuleCounts, error) {
+	const day = 24 * time.Hour
+	d1, d2 := f.From.UTC().Truncate(day), f.To.UTC().Truncate(day)
+	if d1.Before(f.From) {
+		d1 = d1.Add(day)
+	}
+	if d2.Sub(d1) >= rollupMinDays*day {
+		rows, exact, err := s.ruleCountsRollup(ctx, f, d1, d2)
+		if err != nil {
+			return nil, err
+		}
+		if exact {
+			return ruleCounts(rows), nil
+		}
+	}
+	rows, err := s.ruleCountsRaw(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ruleCounts(rows), nil
+}
+
+// rollupMinDays is the fewest whole UTC days for which RuleCounts reads the rollup: below it the
+// raw statement is as fast or faster (month scale: 1.5 days of all teams 46 ms raw, 66 ms rollup;
+// 7 days 158 ms raw, 90 ms rollup; 90 days 362 ms raw, 129 ms rollup).
+const rollupMinDays = 2
+
+func ruleCounts(rows []ruleCountsRow) []review.RuleCounts {
+	out := make([]review.RuleCounts, len(rows))
+	for i, r := range rows {
+		out[i] = review.RuleCounts{
+			Alertname: r.Alertname, Team: r.Team, Fires: r.Fires, Flaps: r.Flaps, Silenced: r.Silenced,
+			FiringSeconds: r.FiringSeconds, Labels: r.Labels, Annotations: r.Annotations, GeneratorURL: r.GeneratorURL,
+		}
+	}
+	return out
+}
+
+// ruleCountsRollup is RuleCounts over the whole UTC days [d1, d2) from episode_day_fires, and from
+// episodes: those starting in the partial days [From, d1) and [d2, To), and those running at From
+// and at d2 (one probe each of episodes_span), which add their firing time in the partial days and,
+// when still open, in [d1, d2). exact is false when the rollup's flaps were kept under other
+// thresholds (or are being rebuilt): then the rows are not to be used.
+func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time.Time) (rows []ruleCountsRow, exact bool, err error) {
+	allTeams, teams := f.teams()
+	var got []struct {
+		ruleCountsRow
+		Exact bool `db:"exact"`
+	}
+	// Per rule: the sums of its whole days (rules whose days sum to nothing are not there), and a
+	// row per episode of the edges. The latest episode's start is the latest in the last partial
+	// day [d2, To) if the rule started there, else a backward index probe per rule
+	// (episodes_alertname_starts_at) from To down to From when the rule fired in the window, else
+	// down to the latest start among the episodes running at From, with the raw statement's
+	// conditions; then a look-up of that start (the highest id among equal starts), so it is the
+	// same episode.
+	err = s.read.SelectContext(ctx, &got, `
+		WITH at_from AS MATERIALIZED (
+		    -- Episodes running at From and at d2, every team's (found in episodes_span; filtered by
+		    -- team after, lest a team's whole history be read through the team index instead).
+		    SELECT e.alertname, e.team, e.starts_at, e.ends_at
+		    FROM episodes e
+		    WHERE tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '()') @> $1::timestamptz
+		), at_d2 AS MATERIALIZED (
+		    SELECT e.alertname, e.team, e.starts_at, e.ends_at
+		    FROM episodes e
+		    WHERE tstzrange(e.starts_at, coalesce(e.ends_at, 'infinity'::timestamptz), '()') @> $10::timestamptz
+		), w AS (
+		    SELECT r.alertname, sum(r.fires) AS fires, sum(r.flaps) AS flaps, sum(r.silenced) AS silenced,
+		           sum(r.firing_us)::numeric / 1000000 AS firing_seconds, NULL::timestamptz AS carried_start,
+		           NULL::timestamptz AS last_start
+		    FROM episode_day_fires r
+		    WHERE r.day >= $11::date AND r.day < $12::date
+		      AND ($3 OR r.team = ANY($4::text[]))
+		      AND NOT (r.alertname = ANY($5::text[]))
+		    GROUP BY r.alertname
+		    HAVING sum(r.fires) <> 0 OR sum(r.firing_us) <> 0
+		    UNION ALL
+		    SELECT e.alertname, 1, ((e.ends_at IS NOT NULL AND e.ends_at - e.starts_at < make_interval(secs => $6))
+		                            OR e.gap_before <= make_interval(secs => $7))::int, e.silenced::int,
+		           extract(epoch FROM greatest(least(coalesce(e.ends_at, $8), $9) - e.starts_at, interval '0')), NULL, NULL
+		    FROM episodes e
+		    WHERE e.starts_at >= $1 AND e.starts_at < $9
+		      AND ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		    UNION ALL
+		    SELECT e.alertname, 1, ((e.ends_at IS NOT NULL AND e.ends_at - e.starts_at < make_interval(secs => $6))
+		                            OR e.gap_before <= make_interval(secs => $7))::int, e.silenced::int,
+		           extract(epoch FROM greatest(least(coalesce(e.ends_at, $8), $2) - e.starts_at, interval '0')), NULL, e.starts_at
+		    FROM episodes e
+		    WHERE e.starts_at >= $10 AND e.starts_at < $2
+		      AND ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		    UNION ALL
+		    SELECT e.alertname, 0, 0, 0,
+		           extract(epoch FROM greatest(least(coalesce(e.ends_at, $8), $9) - $1, interval '0')), e.starts_at, NULL
+		    FROM at_from e
+		    WHERE ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		    UNION ALL
+		    SELECT e.alertname, 0, 0, 0,
+		           extract(epoch FROM greatest(least(coalesce(e.ends_at, $8), $2) - $10, interval '0')
+		                              + CASE WHEN e.ends_at IS NULL
+		                                     THEN greatest(least($8, $10) - greatest(e.starts_at, $9), interval '0')
+		                                     ELSE interval '0' END), NULL, NULL
+		    FROM at_d2 e
+		    WHERE ($3 OR e.team = ANY($4::text[]))
+		      AND NOT (e.alertname = ANY($5::text[]))
+		), counted AS (
+		    SELECT alertname, sum(fires) AS fires, sum(flaps) AS flaps, sum(silenced) AS silenced,
+		           sum(firing_seconds) AS firing_seconds, max(carried_start) AS carried_start,
+		           max(last_start) AS last_start
+		    FROM w
+		    GROUP BY alertname
+		)
+		SELECT c.alertname, l.team, c.fires, c.flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
+		       l.labels, l.annotations, l.generator_url,
+		       coalesce((SELECT flaps_exact AND flap_threshold = make_interval(secs => $6)
+		                        AND refire_window = make_interval(secs => $7)
+		                 FROM episode_day_settings), false) AS exact
+		FROM counted c
+		CROSS JOIN LATERAL (
+		    SELECT coalesce(c.last_start, (
+		        SELECT l.starts_at
+		        FROM episodes l
+		        WHERE l.alertname = c.alertname AND l.starts_at < $2
+		          AND l.starts_at >= CASE WHEN c.fires > 0 THEN $1 ELSE c.carried_start END
+		          AND ($3 OR l.team = ANY($4::text[]))
+		          AND (l.starts_at >= $1 OR coalesce(l.ends_at, 'infinity'::timestamptz) > $1)
+		        ORDER BY l.starts_at DESC
+		        LIMIT 1)) AS starts_at
+		) latest
+		CROSS JOIN LATERAL (
+		    SELECT l.team, l.labels, l.annotations, l.generator_url
+		    FROM episodes l
+		    WHERE l.alertname = c.alertname AND l.starts_at = latest.starts_at
+		      AND ($3 OR l.team = ANY($4::text[]))
+		      AND (l.starts_at >= $1 OR coalesce(l.ends_at, 'infinity'::timestamptz) > $1)
+		    ORDER BY l.id DESC
+		    LIMIT 1
+		) l
+		ORDER BY c.alertname`,
+		f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now, d1, d2,
+		d1.Format(time.DateOnly), d2.Format(time.DateOnly))
+	if err != nil {
+		return nil, false, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
+	rows = make([]ruleCountsRow, len(got))
+	exact = true
+	for i, g := range got {
+		rows[i] = g.ruleCountsRow
+		exact = exact && g.Exact
+	}
+	return rows, exact, nil
+}
+
+// ruleCountsRaw is RuleCounts from every episode of the window.
+func (s *Store) ruleCountsRaw(ctx context.Context, f CountFilter) ([]ruleCountsRow, error) {
 	allTeams, teams := f.teams()
 	var rows []ruleCountsRow
 	// One pass over the window's episodes, index-only (episodes_starts_at, episodes_team_starts_at):
@@ -103,14 +264,7 @@ func (s *Store) RuleCounts(ctx context.Context, f CountFilter) ([]review.RuleCou
 	if err != nil {
 		return nil, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
 	}
-	out := make([]review.RuleCounts, len(rows))
-	for i, r := range rows {
-		out[i] = review.RuleCounts{
-			Alertname: r.Alertname, Team: r.Team, Fires: r.Fires, Flaps: r.Flaps, Silenced: r.Silenced,
-			FiringSeconds: r.FiringSeconds, Labels: r.Labels, Annotations: r.Annotations, GeneratorURL: r.GeneratorURL,
-		}
-	}
-	return out, nil
+	return rows, nil
 }
 
 type pageRow struct {

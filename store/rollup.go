@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // CompactRollups merges the delta rows that triggers appended to episode_day_fires (migration 0073)
@@ -129,4 +133,91 @@ func splitDays(bounds []time.Time) daySegments {
 		}
 	}
 	return d
+}
+
+// SetFlapRules makes the daily rollup's flaps (0096) those of the configured thresholds, so that
+// RuleCounts can read long windows from it. The server calls it at start. When the thresholds are
+// already in force it reads one row and returns; otherwise it records them (waiting for the
+// transactions writing episodes at that moment, so that every later delta uses them), then rebuilds
+// the rollup from the episodes, which takes seconds at a year of history. Until the rebuild commits,
+// RuleCounts reads every episode. Instances configured with other thresholds would rebuild in turn:
+// they must share the configuration.
+func (s *Store) SetFlapRules(ctx context.Context, flapThreshold, refireWindow time.Duration) (rebuilt bool, err error) {
+	var cur struct {
+		Same  bool `db:"same"`
+		Exact bool `db:"flaps_exact"`
+	}
+	if err := s.db.GetContext(ctx, &cur, `
+		SELECT flap_threshold = make_interval(secs => $1) AND refire_window = make_interval(secs => $2) AS same, flaps_exact
+		FROM episode_day_settings`, flapThreshold.Seconds(), refireWindow.Seconds()); err != nil {
+		return false, classify(fmt.Errorf("reading the rollup's flap thresholds: %w", err))
+	}
+	if cur.Same && cur.Exact {
+		return false, nil
+	}
+	if !cur.Same {
+		// The lock is tried with a short timeout, below the deadlock timeout, and retried: a webhook
+		// that waits for it while holding what an in-flight writer waits for makes this the side
+		// that gives up, never the webhook.
+		var err error
+		for attempt := 0; attempt < 50; attempt++ {
+			if err = s.recordFlapRules(ctx, flapThreshold, refireWindow); err == nil {
+				break
+			}
+			var pe *pq.Error
+			if !errors.As(err, &pe) || (pe.Code != "55P03" && pe.Code != "40P01") {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(time.Duration(50+rand.IntN(200)) * time.Millisecond):
+			}
+		}
+		if err != nil {
+			return false, classify(fmt.Errorf("changing the rollup's flap thresholds: %w", err))
+		}
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, classify(fmt.Errorf("rebuilding the daily rollup: %w", err))
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return false, classify(fmt.Errorf("rebuilding the daily rollup: %w", err))
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT episode_day_fires_rebuild()`); err != nil {
+		return false, classify(fmt.Errorf("rebuilding the daily rollup: %w", err))
+	}
+	if err := tx.Commit(); err != nil {
+		return false, classify(fmt.Errorf("rebuilding the daily rollup: %w", err))
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) episode_day_fires`); err != nil {
+		return true, classify(fmt.Errorf("vacuuming the daily rollup after rebuilding it: %w", err))
+	}
+	return true, nil
+}
+
+// recordFlapRules stores new thresholds, marking the flaps not exact until the rebuild. SHARE waits
+// for every transaction that wrote episodes with the old thresholds and holds new writers back
+// until the new ones are committed.
+func (s *Store) recordFlapRules(ctx context.Context, flapThreshold, refireWindow time.Duration) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '500ms'`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE episodes IN SHARE MODE`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE episode_day_settings
+		SET flap_threshold = make_interval(secs => $1), refire_window = make_interval(secs => $2), flaps_exact = false`,
+		flapThreshold.Seconds(), refireWindow.Seconds()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

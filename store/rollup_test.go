@@ -15,27 +15,116 @@ import (
 )
 
 // rollupDiff compares episode_day_fires (the sum of its rows per key) with a count of the episodes
-// per UTC day of their start, team and rule, and describes the keys that differ.
+// per UTC day of their start, team and rule (fires, silenced, and flaps under the thresholds of
+// episode_day_settings), and with the firing time of the closed episodes on each UTC day they
+// overlap, and describes the keys that differ.
 func rollupDiff(s *Store) (string, error) {
 	var bad []string
 	err := s.db.Select(&bad, `
-		WITH raw AS (
+		WITH t AS (
+		    SELECT flap_threshold, refire_window FROM episode_day_settings
+		), starts AS (
 		    SELECT (starts_at AT TIME ZONE 'UTC')::date AS day, team, alertname,
-		           count(*) AS fires, count(*) FILTER (WHERE silenced) AS silenced
-		    FROM episodes GROUP BY 1, 2, 3
+		           count(*) AS fires, count(*) FILTER (WHERE silenced) AS silenced,
+		           count(*) FILTER (WHERE (ends_at IS NOT NULL AND ends_at - starts_at < t.flap_threshold)
+		                                  OR gap_before <= t.refire_window) AS flaps
+		    FROM episodes CROSS JOIN t GROUP BY 1, 2, 3
+		), firing AS (
+		    SELECT d.day, e.team, e.alertname,
+		           sum(extract(epoch FROM upper(x.r) - lower(x.r)) * 1000000) AS firing_us
+		    FROM episodes e
+		    CROSS JOIN LATERAL generate_series(((e.starts_at AT TIME ZONE 'UTC')::date)::timestamp,
+		                                       (e.ends_at AT TIME ZONE 'UTC')::date::timestamp, interval '1 day') AS g(at)
+		    CROSS JOIN LATERAL (SELECT g.at::date AS day) d
+		    CROSS JOIN LATERAL (SELECT tstzrange(e.starts_at, e.ends_at)
+		                               * tstzrange(g.at AT TIME ZONE 'UTC', (g.at + interval '1 day') AT TIME ZONE 'UTC') AS r) x
+		    WHERE e.ends_at IS NOT NULL AND NOT isempty(x.r)
+		    GROUP BY 1, 2, 3
+		), raw AS (
+		    SELECT coalesce(s.day, f.day) AS day, coalesce(s.team, f.team) AS team, coalesce(s.alertname, f.alertname) AS alertname,
+		           coalesce(s.fires, 0) AS fires, coalesce(s.silenced, 0) AS silenced, coalesce(s.flaps, 0) AS flaps,
+		           coalesce(f.firing_us, 0) AS firing_us
+		    FROM starts s FULL JOIN firing f ON f.day = s.day AND f.team = s.team AND f.alertname = s.alertname
 		), rolled AS (
-		    SELECT day, team, alertname, sum(fires) AS fires, sum(silenced) AS silenced
+		    SELECT day, team, alertname, sum(fires) AS fires, sum(silenced) AS silenced, sum(flaps) AS flaps,
+		           sum(firing_us) AS firing_us
 		    FROM episode_day_fires GROUP BY 1, 2, 3
-		    HAVING sum(fires) <> 0 OR sum(silenced) <> 0
+		    HAVING sum(fires) <> 0 OR sum(silenced) <> 0 OR sum(flaps) <> 0 OR sum(firing_us) <> 0
 		)
 		SELECT coalesce(r.day, o.day)::text || ' ' || coalesce(r.team, o.team) || '/' || coalesce(r.alertname, o.alertname)
-		       || ': ' || coalesce(o.fires::text, '-') || ' fires, ' || coalesce(o.silenced::text, '-') || ' silenced; want '
-		       || coalesce(r.fires::text, '-') || ', ' || coalesce(r.silenced::text, '-')
+		       || ': ' || coalesce(o.fires::text, '-') || ' fires, ' || coalesce(o.silenced::text, '-') || ' silenced, '
+		       || coalesce(o.flaps::text, '-') || ' flaps, ' || coalesce(o.firing_us::text, '-') || ' µs; want '
+		       || coalesce(r.fires::text, '-') || ', ' || coalesce(r.silenced::text, '-') || ', '
+		       || coalesce(r.flaps::text, '-') || ', ' || coalesce(r.firing_us::text, '-')
 		FROM raw r
 		FULL JOIN rolled o ON o.day = r.day AND o.team = r.team AND o.alertname = r.alertname
 		WHERE r.fires IS DISTINCT FROM o.fires OR r.silenced IS DISTINCT FROM o.silenced
+		   OR r.flaps IS DISTINCT FROM o.flaps OR r.firing_us IS DISTINCT FROM o.firing_us
 		ORDER BY 1`)
 	return strings.Join(bad, "; "), err
+}
+
+// ruleCountsDiff compares RuleCounts over the rollup with the raw statement (every episode of the
+// window) for the Monday-based weeks from 2026-10-12 in each of rollupZones, a window of 90 days
+// and one of 40 days ending off midnight, and whole UTC months, each with several team filters and
+// two clocks (one inside the history, so some episodes start after it).
+func ruleCountsDiff(s *Store) (string, error) {
+	ctx := context.Background()
+	var ft, rw time.Duration
+	var secs [2]float64
+	if err := s.db.QueryRow(`SELECT extract(epoch FROM flap_threshold)::float8, extract(epoch FROM refire_window)::float8
+	                         FROM episode_day_settings`).Scan(&secs[0], &secs[1]); err != nil {
+		return "", err
+	}
+	ft, rw = time.Duration(secs[0]*float64(time.Second)), time.Duration(secs[1]*float64(time.Second))
+	var windows [][2]time.Time
+	for _, zone := range rollupZones {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return "", err
+		}
+		for k := 0; k < 6; k++ {
+			windows = append(windows, [2]time.Time{time.Date(2026, 10, 12+7*k, 0, 0, 0, 0, loc), time.Date(2026, 10, 19+7*k, 0, 0, 0, 0, loc)})
+		}
+	}
+	end := time.Date(2026, 11, 20, 13, 17, 23, 0, time.UTC)
+	windows = append(windows,
+		[2]time.Time{end.AddDate(0, 0, -90), end},
+		[2]time.Time{time.Date(2026, 10, 14, 18, 30, 0, 0, time.UTC), time.Date(2026, 11, 23, 5, 45, 0, 0, time.UTC)},
+		[2]time.Time{time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+		[2]time.Time{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		[2]time.Time{time.Date(2026, 10, 20, 6, 0, 0, 0, time.UTC), time.Date(2026, 10, 21, 6, 0, 0, 0, time.UTC)},
+	)
+	var bad []string
+	for _, w := range windows {
+		for _, now := range []time.Time{time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC), time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)} {
+			for _, teams := range [][]string{nil, {"a"}, {"", "b"}, {"nobody"}} {
+				f := CountFilter{From: w[0], To: w[1], Now: now, Teams: teams, Ignore: []string{"Rule3"},
+					FlapThreshold: ft, RefireWindow: rw}
+				const day = 24 * time.Hour
+				d1, d2 := f.From.UTC().Truncate(day), f.To.UTC().Truncate(day)
+				if d1.Before(f.From) {
+					d1 = d1.Add(day)
+				}
+				got, exact, err := s.ruleCountsRollup(ctx, f, d1, d2)
+				if err != nil {
+					return "", err
+				}
+				want, err := s.ruleCountsRaw(ctx, f)
+				if err != nil {
+					return "", err
+				}
+				if len(got) > 0 && !exact {
+					bad = append(bad, fmt.Sprintf("%s: the rollup's flaps are not exact for its own thresholds", w[0].Format(time.RFC3339)))
+				}
+				if (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+					bad = append(bad, fmt.Sprintf("from %s to %s, now %s, teams %q:\n  got  %+v\n  want %+v",
+						w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), now.Format(time.RFC3339), teams, got, want))
+				}
+			}
+		}
+	}
+	return strings.Join(bad, "\n"), nil
 }
 
 // rawWeeklyFires is WeeklyFires as it was before the rollup: every episode of the window.
@@ -128,6 +217,13 @@ func checkRollup(t *testing.T, s *Store, when string) {
 	if diff != "" {
 		t.Fatalf("%s: WeeklyFires differs from a count of the episodes:\n%s", when, diff)
 	}
+	diff, err = ruleCountsDiff(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Fatalf("%s: RuleCounts over the rollup differs from the raw statement:\n%s", when, diff)
+	}
 }
 
 // rollupHistory is random alert reports over six weeks around 2026-10-25: starts anywhere in the
@@ -146,10 +242,17 @@ func rollupHistory(rng *rand.Rand, fps []int) []review.AlertReport {
 				at = at.Truncate(time.Hour).Add(time.Hour + 30*time.Minute) // Kolkata's midnight is 18:30 UTC
 			}
 			end := at.Add(time.Duration(1+rng.Intn(300)) * time.Minute)
+			if rng.Intn(8) == 0 { // runs for days
+				end = at.Add(time.Duration(24*60+rng.Intn(4*24*60)) * time.Minute)
+			}
 			r := review.AlertReport{
 				Fingerprint: uint64(fp), Labels: map[string]string{"alertname": fmt.Sprintf("Rule%d", fp%5), "instance": fmt.Sprint(fp)},
 				StartsAt: at, ObservedAt: at.Add(time.Second), Road: review.RoadWebhook, Team: []string{"a", "b", ""}[fp%3],
 				Silenced: silenced,
+			}
+			if k == 13 && fp%4 == 0 { // still firing
+				out = append(out, r)
+				break
 			}
 			resolved := r
 			resolved.EndsAt, resolved.EndKind = end, review.EndResolved
@@ -226,6 +329,19 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 	if rows != keys {
 		t.Fatalf("after compaction: %d rows for %d keys, want one row per key", rows, keys)
 	}
+	// Thresholds that make many flaps: the rollup is rebuilt for them, and RuleCounts reads it only
+	// under them.
+	if rebuilt, err := s.SetFlapRules(ctx, 30*time.Minute, 6*time.Hour); err != nil || !rebuilt {
+		t.Fatalf("changing the flap thresholds: rebuilt %v, %v", rebuilt, err)
+	}
+	if rebuilt, err := s.SetFlapRules(ctx, 30*time.Minute, 6*time.Hour); err != nil || rebuilt {
+		t.Fatalf("setting the same flap thresholds again: rebuilt %v, %v", rebuilt, err)
+	}
+	var flaps int
+	if err := s.db.Get(&flaps, `SELECT sum(flaps) FROM episode_day_fires`); err != nil || flaps < 20 {
+		t.Fatalf("%d flaps in the rollup (%v): the comparisons prove little", flaps, err)
+	}
+	checkRollup(t, s, "after a change of flap thresholds")
 
 	// A report that started 20 s earlier, before UTC midnight, merges into an episode that started
 	// just after it and moves it to the day before.
@@ -283,7 +399,7 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 
 	// Concurrent writers on the same days, teams and rules, and compactions running meanwhile.
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 9)
 	for w := 0; w < 4; w++ {
 		var mine []int
 		for fp := 0; fp < 8; fp++ {
@@ -315,6 +431,19 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 			}
 		}()
 	}
+	// Meanwhile the thresholds change twice (another instance's configuration, then back): each
+	// change waits for the writers of the moment, and later deltas use the new thresholds.
+	cwg.Add(1)
+	go func() {
+		defer cwg.Done()
+		for _, th := range [][2]time.Duration{{10 * time.Minute, 2 * time.Hour}, {30 * time.Minute, 6 * time.Hour}} {
+			time.Sleep(200 * time.Millisecond)
+			if _, err := s.SetFlapRules(ctx, th[0], th[1]); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
 	wg.Wait()
 	close(stop)
 	cwg.Wait()
@@ -350,23 +479,71 @@ func TestDailyFiresRollupIsExact(t *testing.T) {
 	checkRollup(t, s, "after TRUNCATE")
 }
 
-// TestDailyFiresCheckNoticesAMissingTrigger shows the comparison above is not vacuous: without the
-// insert trigger, a new episode is missing from the rollup and from the trends.
+// TestDailyFiresCheckNoticesAMissingTrigger shows the comparisons above are not vacuous: without
+// any one of the rollup's triggers, ingest, updates, deletes or a TRUNCATE leave the rollup, and
+// RuleCounts or WeeklyFires over it, different from the episodes.
 func TestDailyFiresCheckNoticesAMissingTrigger(t *testing.T) {
+	for _, trigger := range []string{"episode_day_fires_insert", "episode_day_fires_update", "episode_day_fires_delete", "episode_day_fires_truncate"} {
+		t.Run(trigger, func(t *testing.T) {
+			s := newTestStore(t)
+			ctx := context.Background()
+			if _, err := s.db.Exec(`DROP TRIGGER ` + trigger + ` ON episodes`); err != nil {
+				t.Fatal(err)
+			}
+			found := func() bool {
+				for _, check := range []func(*Store) (string, error){rollupDiff, weeklyDiff, ruleCountsDiff} {
+					if diff, err := check(s); err != nil {
+						t.Fatal(err)
+					} else if diff != "" {
+						return true
+					}
+				}
+				return false
+			}
+			rng := rand.New(rand.NewSource(1))
+			if err := ingestShuffled(ctx, s, rng, rollupHistory(rng, []int{1, 2, 3, 4, 5, 6}), "x"); err != nil {
+				t.Fatal(err)
+			}
+			if found() {
+				return
+			}
+			for _, q := range []string{`UPDATE episodes SET team = 'b' WHERE id % 2 = 0`, `DELETE FROM episodes WHERE id % 3 = 0`, `TRUNCATE episodes CASCADE`} {
+				if _, err := s.db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+				if found() {
+					return
+				}
+			}
+			t.Fatal("no check noticed the missing trigger")
+		})
+	}
+}
+
+// TestRuleCountsUnderOtherThresholdsReadsEpisodes: flaps under thresholds the rollup was not kept
+// with come from the episodes, so RuleCounts is still exact.
+func TestRuleCountsUnderOtherThresholdsReadsEpisodes(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	if _, err := s.db.Exec(`DROP TRIGGER episode_day_fires_insert ON episodes`); err != nil {
+	rng := rand.New(rand.NewSource(5))
+	if err := ingestShuffled(ctx, s, rng, rollupHistory(rng, []int{1, 2, 3, 4, 5, 6, 7, 8}), "x"); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewSource(1))
-	if err := ingestShuffled(ctx, s, rng, rollupHistory(rng, []int{1, 2, 3}), "x"); err != nil {
+	f := CountFilter{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+		Now: time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC), FlapThreshold: 2 * time.Hour, RefireWindow: 2 * 24 * time.Hour}
+	got, err := s.RuleCounts(ctx, f)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if diff, err := rollupDiff(s); err != nil || diff == "" {
-		t.Fatalf("the rollup check found nothing wrong (%v)", err)
+	want, err := s.ruleCountsRaw(ctx, f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diff, err := weeklyDiff(s); err != nil || diff == "" {
-		t.Fatalf("the WeeklyFires check found nothing wrong (%v)", err)
+	if !reflect.DeepEqual(got, ruleCounts(want)) {
+		t.Fatalf("RuleCounts under other thresholds: %+v\nwant %+v", got, want)
+	}
+	if _, exact, err := s.ruleCountsRollup(ctx, f, f.From, f.To); err != nil || exact {
+		t.Fatalf("the rollup claims exact flaps for thresholds it was not kept with (%v)", err)
 	}
 }
 

@@ -176,6 +176,9 @@ func measure(ctx context.Context, o options, dbURL string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := st.SetFlapRules(ctx, time.Duration(cfg.Alerts.FlapThreshold), time.Duration(cfg.Alerts.RefireWindow)); err != nil {
+		return err
+	}
 	var counts datasetCounts
 	if err := st.DB().GetContext(ctx, &counts, `
 		SELECT (SELECT count(*) FROM episodes) AS episodes, (SELECT count(*) FROM notifications) AS notifications,

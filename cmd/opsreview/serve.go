@@ -36,6 +36,14 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	if len(applied) > 0 {
 		log.Info("applied migrations", "versions", applied)
 	}
+	// The daily rollup counts flaps under the configured thresholds (rebuilt when they changed).
+	if rebuilt, err := st.SetFlapRules(ctx, time.Duration(cfg.Alerts.FlapThreshold), time.Duration(cfg.Alerts.RefireWindow)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("setting the flap thresholds of the daily rollup: %w", err)
+	} else if rebuilt {
+		log.Info("rebuilt the daily rollup for new flap thresholds",
+			"flap_threshold", time.Duration(cfg.Alerts.FlapThreshold), "refire_window", time.Duration(cfg.Alerts.RefireWindow))
+	}
 	return st, nil
 }
 
