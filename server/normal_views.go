@@ -74,10 +74,11 @@ func statusOf(n sliNow) (class, text string) {
 	case !nm.Band.Known():
 		return "unknown", "not enough data"
 	case nm.Abnormal:
+		// In the SLI's timezone, named: the page's own "as of" may be in another one.
 		since := nm.Since.In(n.Loc)
-		f := "15:04"
+		f := "15:04 MST"
 		if nm.At.Sub(*nm.Since) > 20*time.Hour {
-			f = "Mon 15:04"
+			f = "Mon 15:04 MST"
 		}
 		return "abnormal", "abnormal since " + since.Format(f)
 	case nm.Side == review.SideBad:

@@ -130,6 +130,7 @@ func (s *Server) tvPanelView(ctx context.Context, panel tvPanel, q tvQuery) TVPa
 	res := s.tv.cache.getEvery(ctx, tvKey{panel.Name, q.TeamName}, every, func(ctx context.Context) (any, error) {
 		data, err := panel.Load(ctx, q)
 		if err != nil {
+			s.log.Warn("loading a TV panel", "panel", panel.Name, "team", q.TeamName, "err", err)
 			return nil, err
 		}
 		b, err := s.render.block("tv", "tv-panel-"+panel.Name, data)

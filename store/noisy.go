@@ -172,7 +172,7 @@ func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time
 		    FROM w
 		    GROUP BY alertname
 		)
-		SELECT c.alertname, l.team, c.fires, c.flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
+		SELECT c.alertname, l.team, c.fires, coalesce(c.flaps, 0) AS flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
 		       l.labels, l.annotations, l.generator_url,
 		       coalesce((SELECT flaps_exact AND flap_threshold = make_interval(secs => $6)
 		                        AND refire_window = make_interval(secs => $7)

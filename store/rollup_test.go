@@ -597,3 +597,33 @@ func TestDailyFiresHaveNoHotRow(t *testing.T) {
 	}
 	checkRollup(t, s, "after two concurrent writers")
 }
+
+// TestRuleCountsOfAFirstOpenEpisodeAtTheEdge: a rule whose only episode is still open and has no
+// episode before it (no gap_before: its flap test is NULL in SQL) starts in a window's partial last
+// day. The rollup path counts it as the raw statement does — a fire, no flap — instead of failing
+// on a NULL flap count (which turned the TV's noisiest panel into an error).
+func TestRuleCountsOfAFirstOpenEpisodeAtTheEdge(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	if _, err := s.SetFlapRules(ctx, 5*time.Minute, 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC) // in [d2, To): 29 Nov 00:00 to 23:00 UTC
+	if err := s.IngestAlerts(ctx, []review.AlertReport{report(77, start, time.Time{}, review.RoadPrometheus)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	f := CountFilter{From: time.Date(2026, 11, 23, 0, 0, 0, 0, loc), To: time.Date(2026, 11, 30, 0, 0, 0, 0, loc),
+		Now: start.Add(time.Hour), FlapThreshold: 5 * time.Minute, RefireWindow: 30 * time.Minute}
+	got, err := s.RuleCounts(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.ruleCountsRaw(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Fires != 1 || got[0].Flaps != 0 || !reflect.DeepEqual(got, ruleCounts(want)) {
+		t.Fatalf("RuleCounts = %+v, want one fire and no flap as the raw statement gives: %+v", got, want)
+	}
+}
