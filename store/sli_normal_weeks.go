@@ -24,11 +24,17 @@ type NormalWeek struct {
 // (params[i] is names[i]'s key), in one statement. An SLI with no stored row is absent.
 func (s *Store) NormalWeeks(ctx context.Context, names, params []string, from, to time.Time) (map[string]NormalWeek, error) {
 	out := map[string]NormalWeek{}
+	// One primary key lookup per SLI (LATERAL, OFFSET 0): joined plainly, the planner can pair
+	// every stored row with every name first (130,000 pairs for 500 SLIs, 240 ms instead of 2).
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT n.name, w.abnormal_samples, w.runs, w.no_data_hours, w.shift, w.shift_hours
 		FROM unnest($1::text[], $2::text[]) AS n(name, params)
 		JOIN slis l ON l.name = n.name
-		JOIN sli_normal_weeks w ON w.sli_id = l.id AND w.window_start = $3 AND w.window_end = $4 AND w.params = n.params`,
+		CROSS JOIN LATERAL (
+		    SELECT * FROM sli_normal_weeks w
+		    WHERE w.sli_id = l.id AND w.window_start = $3 AND w.window_end = $4 AND w.params = n.params
+		    OFFSET 0
+		) w`,
 		pq.Array(names), pq.Array(params), from, to)
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the stored normal figures: %w", err))
