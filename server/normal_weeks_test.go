@@ -37,7 +37,9 @@ func normalWeeksServer(t *testing.T) *testServer {
 		}
 	})
 	prev := review.WeekOf(ts.now, time.UTC).Previous()
-	inPrev := func(at time.Time) bool { return at.After(prev.Start.Add(6*time.Hour)) && at.Before(prev.End.Add(-6*time.Hour)) }
+	inPrev := func(at time.Time) bool {
+		return at.After(prev.Start.Add(6*time.Hour)) && at.Before(prev.End.Add(-6*time.Hour))
+	}
 	fill := func(name string, seed uint64, val func(i int, at, local time.Time, r *rand.Rand) (float64, bool)) {
 		x := ts.cfg.SLIByName(name)
 		loc := ts.cfg.SLILocation(*x)
