@@ -208,6 +208,20 @@ func (s *Store) SLIBands(ctx context.Context, names []string, from, to time.Time
 }
 
 func (s *Store) sliSeries(ctx context.Context, names []string, from, to time.Time, samples bool) (map[string]*SLISeries, error) {
+	var out map[string]*SLISeries
+	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = readSLISeries(ctx, tx, names, from, to, samples)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readSLISeries is sliSeries in the caller's transaction.
+func readSLISeries(ctx context.Context, tx *sqlx.Tx, names []string, from, to time.Time, samples bool) (map[string]*SLISeries, error) {
 	out := map[string]*SLISeries{}
 	get := func(i int64) *SLISeries {
 		name := names[i-1]
@@ -216,7 +230,7 @@ func (s *Store) sliSeries(ctx context.Context, names []string, from, to time.Tim
 		}
 		return out[name]
 	}
-	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
+	err := func() error {
 		// One index range scan per SLI (LATERAL, OFFSET 0): with hundreds of names the planner
 		// would otherwise read the whole samples table.
 		rows, err := tx.QueryContext(ctx, `
@@ -303,7 +317,7 @@ func (s *Store) sliSeries(ctx context.Context, names []string, from, to time.Tim
 			return fmt.Errorf("reading samples: %w", err)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}
