@@ -1,12 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -92,12 +93,16 @@ func (s *Store) Changes(ctx context.Context, f CountFilter) ([]Change, error) {
 		return []Change{}, nil
 	}
 	allTeams, teams := f.teams()
-	var eps []struct {
-		Alertname string    `db:"alertname"`
-		StartsAt  time.Time `db:"starts_at"`
+	// Every episode start of the span, oldest first: tens of thousands of rows for a week of every
+	// team, so scanned by hand with the start as integer microseconds (no reflection, no time
+	// parsing per row).
+	type epStart struct {
+		alertname string
+		at        int64 // microseconds since the Unix epoch
 	}
-	err = s.read.SelectContext(ctx, &eps, `
-		SELECT e.alertname, e.starts_at
+	var eps []epStart
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT e.alertname, (extract(epoch FROM e.starts_at) * 1000000)::bigint
 		FROM episodes e
 		WHERE e.starts_at >= $1 AND e.starts_at < $2::timestamptz + make_interval(secs => $3)
 		  AND ($4 OR e.team = ANY($5::text[]))
@@ -107,50 +112,82 @@ func (s *Store) Changes(ctx context.Context, f CountFilter) ([]Change, error) {
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the episodes after changes: %w", err))
 	}
-	// Rules with equal fires are listed in the database's order of names, as before.
-	var names []string
-	seen := map[string]bool{}
-	for _, e := range eps {
-		if !seen[e.Alertname] {
-			seen[e.Alertname] = true
-			names = append(names, e.Alertname)
+	defer rows.Close()
+	names := map[string]string{} // one string per alert name, however many episodes carry it
+	for rows.Next() {
+		var name []byte
+		var e epStart
+		if err := rows.Scan(&name, &e.at); err != nil {
+			return nil, classify(fmt.Errorf("reading the episodes after changes: %w", err))
 		}
+		n, ok := names[string(name)]
+		if !ok {
+			n = string(name)
+			names[n] = n
+		}
+		e.alertname = n
+		eps = append(eps, e)
 	}
-	rank := make(map[string]int, len(names))
-	if len(names) > 0 {
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("reading the episodes after changes: %w", err))
+	}
+	// Rules with equal fires are listed in the database's order of names, as before.
+	distinct := make([]string, 0, len(names))
+	for n := range names {
+		distinct = append(distinct, n)
+	}
+	rank := make(map[string]int, len(distinct))
+	if len(distinct) > 0 {
 		var sorted []string
-		if err := s.read.SelectContext(ctx, &sorted, `SELECT n FROM unnest($1::text[]) AS n ORDER BY n`, pq.Array(names)); err != nil {
+		if err := s.read.SelectContext(ctx, &sorted, `SELECT n FROM unnest($1::text[]) AS n ORDER BY n`, pq.Array(distinct)); err != nil {
 			return nil, classify(fmt.Errorf("ordering alert names: %w", err))
 		}
 		for i, n := range sorted {
 			rank[n] = i
 		}
 	}
-	counts := map[string]int{}
+	// The sweep counts by rank (an index into sorted): no string hashing per episode, and the
+	// ordering below compares integers only.
+	sorted := make([]string, len(rank))
+	for n, r := range rank {
+		sorted[r] = n
+	}
+	counts := make([]int, len(sorted))
+	active := map[int]struct{}{} // ranks with a count above zero
+	type fired struct{ fires, rank int }
+	var list []fired
 	lo, hi := 0, 0
 	for i := range out {
 		c := &out[i]
 		c.At, c.CreatedAt = c.At.UTC(), c.CreatedAt.UTC()
-		end := c.At.Add(AlertsAfterWindow)
-		for ; hi < len(eps) && eps[hi].StartsAt.Before(end); hi++ {
-			counts[eps[hi].Alertname]++
-		}
-		for ; lo < hi && eps[lo].StartsAt.Before(c.At); lo++ {
-			if counts[eps[lo].Alertname]--; counts[eps[lo].Alertname] == 0 {
-				delete(counts, eps[lo].Alertname)
+		from := c.At.UnixMicro()
+		end := c.At.Add(AlertsAfterWindow).UnixMicro()
+		for ; hi < len(eps) && eps[hi].at < end; hi++ {
+			r := rank[eps[hi].alertname]
+			if counts[r]++; counts[r] == 1 {
+				active[r] = struct{}{}
 			}
 		}
-		c.AlertsAfter = make([]AlertAfter, 0, len(counts))
-		for name, n := range counts {
-			c.AlertsAfter = append(c.AlertsAfter, AlertAfter{Alertname: name, Fires: n})
-		}
-		sort.Slice(c.AlertsAfter, func(a, b int) bool {
-			x, y := c.AlertsAfter[a], c.AlertsAfter[b]
-			if x.Fires != y.Fires {
-				return x.Fires > y.Fires
+		for ; lo < hi && eps[lo].at < from; lo++ {
+			r := rank[eps[lo].alertname]
+			if counts[r]--; counts[r] == 0 {
+				delete(active, r)
 			}
-			return rank[x.Alertname] < rank[y.Alertname]
+		}
+		list = list[:0]
+		for r := range active {
+			list = append(list, fired{counts[r], r})
+		}
+		slices.SortFunc(list, func(x, y fired) int {
+			if x.fires != y.fires {
+				return cmp.Compare(y.fires, x.fires)
+			}
+			return cmp.Compare(x.rank, y.rank)
 		})
+		c.AlertsAfter = make([]AlertAfter, len(list))
+		for k, f := range list {
+			c.AlertsAfter[k] = AlertAfter{Alertname: sorted[f.rank], Fires: f.fires}
+		}
 	}
 	return out, nil
 }
