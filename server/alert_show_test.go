@@ -65,7 +65,7 @@ func TestRulePageFromTheCacheShowsANewEpisode(t *testing.T) {
 	t4 := utc("2026-11-20T16:00:00Z")
 	disk := map[string]string{"alertname": "DiskFull", "team": "payments", "instance": "c"}
 	ts.deliver(t, t4.Add(30*time.Second), "pager", "firing", hookAlert{labels: disk, start: t4})
-	ts.now = now
+	ts.setNow(now)
 	after := get()
 	if !strings.Contains(after, "4 episodes from") || strings.Count(after, `<rect class="bar`) != 4 || heatmapFires(t, after) != 4 ||
 		!strings.Contains(after, "Fri 20 Nov 16:00 UTC") {
@@ -120,7 +120,7 @@ func TestRulePageCarriesEachViewersCSRFToken(t *testing.T) {
 // draw them all; the count and the heatmap are of every episode.
 func TestRulePageDrawsTheNewestEpisodesWithAShowAllLink(t *testing.T) {
 	ts := newTestServer(t, "", reviewConfig)
-	ts.now = utc("2026-11-25T10:00:00Z")
+	ts.setNow(utc("2026-11-25T10:00:00Z"))
 	const instances, each = 4, 130 // 520 episodes, 10 minutes long, every two hours from 1 Nov
 	var reports []review.AlertReport
 	base := utc("2026-11-01T00:00:00Z")

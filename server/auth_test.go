@@ -396,7 +396,7 @@ func TestTVLink(t *testing.T) {
 	if err := ts.store.RevokeToken(context.Background(), store.TokenTV, "lobby", ts.now); err != nil {
 		t.Fatal(err)
 	}
-	ts.now = ts.now.Add(tvRefresh) // one refresh later
+	ts.setNow(ts.now.Add(tvRefresh)) // one refresh later
 	r = ts.send(t, getReq("/tv/panel/firing?team=payments", "HX-Request", "true"), tvCookie, token)
 	if r.status != 200 || !strings.Contains(r.body, "This screen's access was revoked") || r.header.Get("HX-Refresh") != "true" {
 		t.Errorf("a panel after revoking: %d %q %s", r.status, r.header.Get("HX-Refresh"), r.body)
@@ -419,7 +419,7 @@ func TestTVLinkExpires(t *testing.T) {
 	if r := ts.send(t, getReq("/tv/panel/firing"), tvCookie, token); r.status != 200 || strings.Contains(r.body, "revoked") {
 		t.Errorf("before expiry: %d", r.status)
 	}
-	ts.now = exp
+	ts.setNow(exp)
 	if r := ts.send(t, getReq("/tv/panel/firing"), tvCookie, token); !strings.Contains(r.body, "access was revoked") {
 		t.Errorf("after expiry: %d %s", r.status, r.body)
 	}

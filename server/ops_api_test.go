@@ -252,7 +252,7 @@ func TestRunbooksAPIAndReview(t *testing.T) {
 	if code, m = ts.postJSON(t, "/api/v1/runbooks/reviewed", `{}`); code != 400 || !strings.Contains(m["error"].(string), "url") {
 		t.Errorf("reviewing without url = %d %v, want 400", code, m)
 	}
-	ts.now = ts.now.Add(time.Hour)
+	ts.setNow(ts.now.Add(time.Hour))
 	req := httptest.NewRequest(http.MethodPost, "/runbooks/reviewed", strings.NewReader(url.Values{"url": {"https://wiki.example/disk"}, "view": {"runbooks"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("HX-Request", "true")

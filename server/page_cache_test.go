@@ -29,7 +29,7 @@ func TestReviewShowsEveryWriteFromAnyInstance(t *testing.T) {
 	a := newTestServer(t, url, reviewConfig)
 	b := newTestServer(t, url, reviewConfig)
 	feedWeek47(t, a)
-	b.now = a.now
+	b.setNow(a.now)
 	const path = "/api/v1/review?week=2026-W47&team=payments"
 	load := func() string {
 		t.Helper()
@@ -73,7 +73,7 @@ func TestReviewShowsEveryWriteFromAnyInstance(t *testing.T) {
 		{"webhook", "QueueBacklog", func() {
 			at := utc("2026-11-20T08:00:00Z")
 			b.deliver(t, at, "pager", "firing", hookAlert{labels: map[string]string{"alertname": "QueueBacklog", "team": "payments"}, start: at})
-			b.now = a.now
+			b.setNow(a.now)
 		}},
 	}
 	for _, w := range writes {
@@ -156,9 +156,10 @@ func newReplicaServer(t *testing.T, edit func(*config.Config)) *testServer {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{store: st, cfg: cfg, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	ts := &testServer{store: st, cfg: cfg}
+	ts.setNow(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	if ts.Server, err = New(Options{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry(), Now: func() time.Time { return ts.now }}); err != nil {
+		Registry: prometheus.NewRegistry(), Now: ts.clockNow}); err != nil {
 		t.Fatal(err)
 	}
 	return ts
@@ -223,7 +224,7 @@ func TestMutationsAnswerFromThePrimary(t *testing.T) {
 	if r := ts.send(t, getReq(review)); strings.Contains(r.body, "raise the disk threshold") {
 		t.Errorf("the review page without the cookie shows the primary's build, not the replica's")
 	}
-	ts.now = ts.now.Add(freshFor + time.Second)
+	ts.setNow(ts.now.Add(freshFor + time.Second))
 	if r := ts.send(t, getReq(items), freshCookie, fresh); strings.Contains(r.body, "raise the disk threshold") {
 		t.Fatalf("the cookie still routes to the primary after it expired: %s", r.body)
 	}

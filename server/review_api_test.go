@@ -44,7 +44,7 @@ func (ts *testServer) deliver(t *testing.T, at time.Time, receiver, status strin
 	}
 	msg["alerts"] = as
 	body, _ := json.Marshal(msg)
-	ts.now = at
+	ts.setNow(at)
 	if code, resp := ts.postWebhook(t, body); code != 200 {
 		t.Fatalf("webhook answered %d: %s", code, resp)
 	}
@@ -131,7 +131,7 @@ func feedWeek47(t *testing.T, ts *testServer) {
 
 	wd := map[string]string{"alertname": "Watchdog", "team": "payments"}
 	ts.deliver(t, t5.Add(time.Minute), "pager", "firing", hookAlert{labels: wd, start: t5})
-	ts.now = utc("2026-11-25T10:00:00Z") // Wednesday of W48: the last full week is W47
+	ts.setNow(utc("2026-11-25T10:00:00Z")) // Wednesday of W48: the last full week is W47
 }
 
 type noisyItem struct {

@@ -29,7 +29,7 @@ const (
 // the quiet one is a repeat offender.
 func feedManyRules(t *testing.T, ts *testServer) (changeID int64) {
 	t.Helper()
-	ts.now = utc("2026-11-17T00:30:00Z")
+	ts.setNow(utc("2026-11-17T00:30:00Z"))
 	code, ch := ts.postValue(t, "/api/v1/changes", map[string]any{"service": "payments", "kind": "deploy", "at": "2026-11-17T01:00:00Z",
 		"summary": "payments-api 3.0.0"})
 	if code != 201 {
@@ -61,7 +61,7 @@ func feedManyRules(t *testing.T, ts *testServer) (changeID int64) {
 		}
 	}
 	ts.deliver(t, base.Add(time.Hour), "pager", "resolved", alerts...)
-	ts.now = utc("2026-11-25T10:00:00Z") // Wednesday of W48: the last full week is W47
+	ts.setNow(utc("2026-11-25T10:00:00Z")) // Wednesday of W48: the last full week is W47
 	return int64(ch["id"].(float64))
 }
 

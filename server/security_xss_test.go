@@ -97,12 +97,12 @@ func seedHostile(t *testing.T, ts *testServer) {
 		for _, receiver := range []string{"pager", xssText[i%len(xssText)]} {
 			// One episode in the week under review, resolved; one still firing (the TV).
 			for _, end := range []bool{false, true} {
-				ts.now = week.Add(time.Duration(i)*time.Hour + time.Minute)
+				ts.setNow(week.Add(time.Duration(i)*time.Hour + time.Minute))
 				post(map[string]any{"version": "4", "receiver": receiver, "status": "firing",
 					"externalURL": xssLinks[i%len(xssLinks)], "groupKey": "{}:" + name, "groupLabels": map[string]string{"alertname": name},
 					"alerts": []map[string]any{alert(name, i, end)}})
 			}
-			ts.now = utc("2026-11-25T09:00:00Z")
+			ts.setNow(utc("2026-11-25T09:00:00Z"))
 			post(map[string]any{"version": "4", "receiver": receiver, "status": "firing", "externalURL": "http://am.example:9093",
 				"groupKey": "{}:" + name + ":now", "alerts": []map[string]any{alert(name, i+7*24, false)}})
 		}
@@ -117,7 +117,7 @@ func seedHostile(t *testing.T, ts *testServer) {
 		}
 	}
 
-	ts.now = utc("2026-11-25T10:00:00Z") // Wednesday of W48: the last full week is W47
+	ts.setNow(utc("2026-11-25T10:00:00Z")) // Wednesday of W48: the last full week is W47
 	stored := map[string]int{}
 	api := func(path string, body map[string]any) {
 		b, _ := json.Marshal(body)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,8 +25,20 @@ type testServer struct {
 	*Server
 	store *store.Store
 	cfg   *config.Config
-	now   time.Time
+	now   time.Time // the test's clock: set it with setNow
+	// clock is now for the server, which may read it from a background refresh (the TV's) while
+	// the test moves it.
+	clock atomic.Int64
 }
+
+// setNow moves the server's clock (and ts.now, for the test's own reads).
+func (ts *testServer) setNow(t time.Time) {
+	ts.now = t
+	ts.clock.Store(t.UnixNano())
+}
+
+// clockNow is the server's Now.
+func (ts *testServer) clockNow() time.Time { return time.Unix(0, ts.clock.Load()).UTC() }
 
 // newTestServer builds a server on a fresh migrated database. edit may change the config first.
 func newTestServer(t *testing.T, url string, edit func(*config.Config)) *testServer {
@@ -52,9 +65,10 @@ func newTestServer(t *testing.T, url string, edit func(*config.Config)) *testSer
 	if _, err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{store: st, cfg: cfg, now: time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC)}
+	ts := &testServer{store: st, cfg: cfg}
+	ts.setNow(time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC))
 	srv, err := New(Options{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry(), Now: func() time.Time { return ts.now }})
+		Registry: prometheus.NewRegistry(), Now: ts.clockNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestSLIsAPIAnswersAsBefore(t *testing.T) {
 			c.SLIs = append(c.SLIs, f.sli)
 		}
 	})
-	ts.now = time.Date(2026, 11, 23, 19, 2, 0, 0, time.UTC)
+	ts.setNow(time.Date(2026, 11, 23, 19, 2, 0, 0, time.UTC))
 	ctx := context.Background()
 	for _, f := range fixtures {
 		x := ts.cfg.SLIByName(f.sli.Name)

@@ -151,7 +151,7 @@ func TestFiftyTVsCostWhatOneTVCosts(t *testing.T) {
 	}
 	// cost polls every panel from the given number of screens in a new refresh interval.
 	cost := func(screens int) map[string]int64 {
-		ts.now = ts.now.Add(tvRunbooksRefresh) // every fragment is due for a refresh, the slowest too
+		ts.setNow(ts.now.Add(tvRunbooksRefresh)) // every fragment is due for a refresh, the slowest too
 		out := map[string]int64{}
 		for _, p := range panels {
 			// The refresh runs in the background of the request that started it: wait for it.

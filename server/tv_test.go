@@ -185,7 +185,7 @@ func TestTVKeepsTheLastGoodDataWhileTheDatabaseIsDown(t *testing.T) {
 		t.Fatalf("before: %d %s", r.status, r.body)
 	}
 	cl.Stop()
-	ts.now = ts.now.Add(7 * time.Minute)
+	ts.setNow(ts.now.Add(7 * time.Minute))
 	r := ts.send(t, getReq("/tv/panel/firing"), tvCookie, token)
 	if r.status != 200 || !strings.Contains(r.body, "Nothing is firing") ||
 		!strings.Contains(r.body, "data is 7 minutes old — opsreview cannot reach its database") {
@@ -196,14 +196,14 @@ func TestTVKeepsTheLastGoodDataWhileTheDatabaseIsDown(t *testing.T) {
 		t.Errorf("a panel never loaded, database down: %d", r.status)
 	}
 	cl.Start()
-	ts.now = ts.now.Add(tvRefresh)
+	ts.setNow(ts.now.Add(tvRefresh))
 	var body string
 	for range 50 { // the pool reconnects on its own
 		if r := ts.send(t, getReq("/tv/panel/firing"), tvCookie, token); strings.Contains(r.body, "updated ") {
 			body = r.body
 			break
 		}
-		ts.now = ts.now.Add(tvRefresh)
+		ts.setNow(ts.now.Add(tvRefresh))
 		time.Sleep(200 * time.Millisecond)
 	}
 	if body == "" {
@@ -248,7 +248,7 @@ func seedTVWeek(t *testing.T, ts *testServer) time.Time {
 	ts.deliver(t, o.Add(time.Hour), "pager", "resolved", hookAlert{labels: lbl("OldAlert"), annotations: rb("https://wiki.example/old"), start: o, end: o.Add(time.Hour)})
 	w := utc("2026-11-23T01:00:00Z")
 	ts.deliver(t, w.Add(time.Minute), "pager", "firing", hookAlert{labels: lbl("Watchdog"), start: w})
-	ts.now = now
+	ts.setNow(now)
 
 	checked := now.Add(-time.Hour)
 	fresh, old := now.Add(-10*24*time.Hour), now.Add(-200*24*time.Hour)
@@ -322,7 +322,7 @@ func TestTVWeekPanels(t *testing.T) {
 		Minutes: 20 * 60, Category: "incident", At: now.Add(-time.Hour), Who: "ana", CreatedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
-	ts.now = now.Add(tvRefresh)
+	ts.setNow(now.Add(tvRefresh))
 	panel("/tv/panel/toil?team=payments", `<span class="tv-big">2.5<small> h</small></span>`)
 	ts.tv.cache.wait()
 	panel("/tv/panel/toil?team=payments", `tv-toil is-over`, `<span class="tv-big">22.5<small> h</small></span>`,
