@@ -155,28 +155,24 @@ func runbookStates(ctx context.Context, db sqlx.QueryerContext) (map[string]revi
 	return out, nil
 }
 
-// alertFires counts, per alertname, the episodes that start in [from, to).
-func alertFires(ctx context.Context, db sqlx.QueryerContext, from, to time.Time, team *string) (map[string]int, error) {
-	var t any
+// firesIn counts each alert rule's episodes that started in [from, to), of team when given: the
+// whole UTC days from the daily rollup (episode_day_fires), the partial days at the edges from
+// episodes — WeeklyFires with one bucket, so 28 days of every team read about 40,000 rollup rows
+// instead of every episode.
+func (s *Store) firesIn(ctx context.Context, from, to time.Time, team *string) (map[string]int, error) {
+	var f CountFilter
 	if team != nil {
-		t = *team
+		f.Teams = []string{*team}
 	}
-	var rows []struct {
-		Alertname string `db:"alertname"`
-		Fires     int    `db:"fires"`
-	}
-	err := sqlx.SelectContext(ctx, db, &rows, `
-		SELECT alertname, count(*) AS fires
-		FROM episodes
-		WHERE starts_at >= $1 AND starts_at < $2
-		  AND ($3::text IS NULL OR team = $3::text)
-		GROUP BY alertname`, from, to, t)
+	w, err := s.WeeklyFires(ctx, []time.Time{from, to}, f)
 	if err != nil {
 		return nil, fmt.Errorf("counting fires per alert: %w", err)
 	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.Alertname] = r.Fires
+	out := make(map[string]int, len(w))
+	for name, b := range w {
+		if b[0] != 0 {
+			out[name] = b[0]
+		}
 	}
 	return out, nil
 }
@@ -194,7 +190,7 @@ func (s *Store) Runbooks(ctx context.Context, q RunbookQuery) ([]review.RankedRu
 	if err != nil {
 		return nil, classify(err)
 	}
-	fires, err := alertFires(ctx, s.read, q.From, q.To, q.Team)
+	fires, err := s.firesIn(ctx, q.From, q.To, q.Team)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -237,7 +233,7 @@ func (s *Store) Runbooks(ctx context.Context, q RunbookQuery) ([]review.RankedRu
 // runbook it points to — or one with an empty URL when it has none — with the alert's fires in
 // the window. review.RunbookAgenda keeps the missing, broken and stale ones, ranked by risk.
 func (s *Store) RunbookAgendaRows(ctx context.Context, q RunbookQuery) ([]review.RankedRunbook, error) {
-	fires, err := alertFires(ctx, s.read, q.From, q.To, q.Team)
+	fires, err := s.firesIn(ctx, q.From, q.To, q.Team)
 	if err != nil {
 		return nil, classify(err)
 	}
