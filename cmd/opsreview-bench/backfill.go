@@ -100,21 +100,11 @@ func measureBackfill(ctx context.Context, o options) (*backfillResult, error) {
 	}
 	defer stop()
 
-	if err := recreateDatabase(ctx, o.base, backfillDB); err != nil {
-		return nil, err
-	}
-	dbURL, err := withDatabase(o.base, backfillDB)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, dbURL, "")
+	st, dbURL, err := scratchStore(ctx, o.base, backfillDB)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, err
-	}
 	cfg, err := backfillConfig(dbURL, promURL, names)
 	if err != nil {
 		return nil, err

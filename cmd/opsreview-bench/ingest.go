@@ -266,22 +266,11 @@ func copyAllRows(ctx context.Context, st *store.Store, n store.Notification) err
 // interleaved round by round so that a slow moment of the machine hits all of them, in a scratch
 // database created afresh.
 func measureIngest(ctx context.Context, o options) ([]ingestResult, error) {
-	const name = "opsreview_bench_ingest"
-	if err := recreateDatabase(ctx, o.base, name); err != nil {
-		return nil, err
-	}
-	dbURL, err := withDatabase(o.base, name)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, dbURL, "")
+	st, _, err := scratchStore(ctx, o.base, "opsreview_bench_ingest")
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, err
-	}
 	rounds := max(3, min(o.runs/6, 5))
 	out := make([]ingestResult, len(ingestModes))
 	var seq atomic.Int64

@@ -80,6 +80,27 @@ func datasetPresent(ctx context.Context, dbURL string, sc Scale, seed uint64) (b
 	return n == 1, nil
 }
 
+// scratchStore recreates the database name on base's server, migrates it and opens a store on it:
+// a measurement's own scratch database. It also returns the database's URL.
+func scratchStore(ctx context.Context, base, name string) (*store.Store, string, error) {
+	if err := recreateDatabase(ctx, base, name); err != nil {
+		return nil, "", err
+	}
+	dbURL, err := withDatabase(base, name)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := store.Open(ctx, dbURL, "")
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, dbURL, nil
+}
+
 func recreateDatabase(ctx context.Context, base, name string) error {
 	db, err := sql.Open("postgres", base)
 	if err != nil {
