@@ -59,43 +59,62 @@ func (a *numberArray) Scan(src any) error {
 	return nil
 }
 
-// elems returns the elements' texts: {} has none.
-func (a numberArray) elems() ([][]byte, error) {
-	b := bytes.TrimSpace(a)
+// eachElem calls fn with each element's text of a one-dimensional Postgres array literal of
+// numbers ({1.5,NULL,-2e-05}: no quoting), in order; {} has none.
+func eachElem(b []byte, fn func(k int, el []byte) error) error {
+	b = bytes.TrimSpace(b)
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return nil, fmt.Errorf("not an array literal: %.40q", b)
+		return fmt.Errorf("not an array literal: %.40q", b)
 	}
 	b = b[1 : len(b)-1]
-	if len(b) == 0 {
-		return nil, nil
+	for k := 0; len(b) > 0; k++ {
+		j := bytes.IndexByte(b, ',')
+		if j < 0 {
+			j = len(b)
+		}
+		if err := fn(k, b[:j]); err != nil {
+			return fmt.Errorf("array element %d: %w", k, err)
+		}
+		if j == len(b) {
+			break
+		}
+		b = b[j+1:]
 	}
-	return bytes.Split(b, []byte{','}), nil
+	return nil
+}
+
+// eachFloat calls fn with each element of a float8[] literal, in order; null for NULL.
+func eachFloat(b []byte, fn func(k int, v float64, null bool)) error {
+	return eachElem(b, func(k int, el []byte) error {
+		if string(el) == "NULL" {
+			fn(k, 0, true)
+			return nil
+		}
+		v, err := strconv.ParseFloat(string(el), 64)
+		if err != nil {
+			return err
+		}
+		fn(k, v, false)
+		return nil
+	})
 }
 
 func (a numberArray) ints() ([]int64, error) {
-	es, err := a.elems()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, len(es))
-	for i, e := range es {
-		if out[i], err = strconv.ParseInt(string(e), 10, 64); err != nil {
-			return nil, fmt.Errorf("array element %d: %w", i, err)
-		}
-	}
-	return out, nil
+	var out []int64
+	err := eachElem(a, func(_ int, el []byte) error {
+		v, err := strconv.ParseInt(string(el), 10, 64)
+		out = append(out, v)
+		return err
+	})
+	return out, err
 }
 
 func (a numberArray) floats() ([]float64, error) {
-	es, err := a.elems()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, len(es))
-	for i, e := range es {
-		if out[i], err = strconv.ParseFloat(string(e), 64); err != nil {
-			return nil, fmt.Errorf("array element %d: %w", i, err)
-		}
-	}
-	return out, nil
+	var out []float64
+	err := eachElem(a, func(_ int, el []byte) error {
+		v, err := strconv.ParseFloat(string(el), 64)
+		out = append(out, v)
+		return err
+	})
+	return out, err
 }

@@ -1,14 +1,12 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -365,36 +363,6 @@ func (s *SLISeries) sort() {
 		}
 		s.Bands, s.Ends = bands, ends
 	}
-}
-
-// eachFloat calls fn with each element of a Postgres float8[] in text form ({1.5,NULL,-2e-05}), in
-// order.
-func eachFloat(b []byte, fn func(k int, v float64, null bool)) error {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return fmt.Errorf("not a float array: %.40q", b)
-	}
-	b = b[1 : len(b)-1]
-	for k := 0; len(b) > 0; k++ {
-		j := bytes.IndexByte(b, ',')
-		if j < 0 {
-			j = len(b)
-		}
-		el := b[:j]
-		if string(el) == "NULL" {
-			fn(k, 0, true)
-		} else {
-			v, err := strconv.ParseFloat(string(el), 64)
-			if err != nil {
-				return fmt.Errorf("element %d: %w", k, err)
-			}
-			fn(k, v, false)
-		}
-		if j == len(b) {
-			break
-		}
-		b = b[j+1:]
-	}
-	return nil
 }
 
 // unixTime turns date_part('epoch', t) back into t, in UTC, to the microsecond Postgres keeps.
