@@ -206,7 +206,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 			teamPages = append(teamPages, p)
 		}
 	}
-	rv.Toil = s.toil(sc, teamPages, rv.NoisyAlerts)
+	rv.Toil = s.toil(sc, teamPages)
 	normal, err := s.NormalReview(ctx, w, sc.Team)
 	if err != nil {
 		return rv, err
@@ -277,7 +277,7 @@ func (s *Server) addTrends(ctx context.Context, sc scope, teams []string, lists 
 // toil computes the automatic toil of a week from its pages, as the Toil page does
 // (review.SummarizeToil): a team's page total counts distinct notifications, each classified and
 // priced by the hours of the team its episodes belong to; a rule's pages count its rows.
-func (s *Server) toil(sc scope, pages []review.Page, rows []noisyRow) toilSection {
+func (s *Server) toil(sc scope, pages []review.Page) toilSection {
 	tps := make([]review.ToilPage, len(pages))
 	for i, p := range pages {
 		team := s.cfg.HoursTeam(p.Team)
