@@ -183,7 +183,36 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 			teams = append(teams, "")
 		}
 	}
-	rows, pages, err := s.noisy(ctx, sc, teams, []string{w.String()})
+	// Every part below is read at once (together); the sections are then put together in order.
+	today := s.today(sc.Loc)
+	var (
+		rows           []noisyRow
+		pages          []review.Page
+		weekly         map[string][]int
+		normal         NormalSectionView
+		manual         []review.ToilEntry
+		manualMinutes  int
+		items, decided []store.ActionItem
+		changes        []store.Change
+	)
+	err := together(ctx,
+		func(ctx context.Context) (err error) {
+			rows, pages, err = s.noisy(ctx, sc, teams, []string{w.String()})
+			return err
+		},
+		func(ctx context.Context) (err error) { weekly, err = s.weeksBefore(ctx, sc, teams); return err },
+		func(ctx context.Context) (err error) { normal, err = s.NormalReview(ctx, w, sc.Team); return err },
+		func(ctx context.Context) (err error) { manual, manualMinutes, err = s.manualToil(ctx, sc); return err },
+		func(ctx context.Context) (err error) {
+			items, err = s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, FollowUpsOf: &w.Start, ClosedAfter: w.End, Today: today})
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			decided, err = s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, DecidedIn: &w.Start, Today: today})
+			return err
+		},
+		func(ctx context.Context) (err error) { changes, err = s.st(ctx).Changes(ctx, s.countFilter(sc, teams)); return err },
+	)
 	if err != nil {
 		return rv, err
 	}
@@ -197,9 +226,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 			rv.NoisyAlerts = append(rv.NoisyAlerts, r)
 		}
 	}
-	if err := s.addTrends(ctx, sc, teams, rv.NoisyAlerts, rv.Unassigned); err != nil {
-		return rv, err
-	}
+	addTrends(weekly, rv.NoisyAlerts, rv.Unassigned)
 	var teamPages []review.Page
 	for _, p := range pages {
 		if sc.Team == nil || p.Team == *sc.Team {
@@ -207,40 +234,21 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 		}
 	}
 	rv.Toil = s.toil(sc, teamPages)
-	normal, err := s.NormalReview(ctx, w, sc.Team)
-	if err != nil {
-		return rv, err
-	}
 	rv.Normal, rv.normalView = normalSectionJSON(normal, len(s.cfg.SLIs) > 0), normal
-	if rv.Toil.ManualEntries, rv.Toil.ManualMinutes, err = s.manualToil(ctx, sc); err != nil {
-		return rv, err
-	}
+	rv.Toil.ManualEntries, rv.Toil.ManualMinutes = manual, manualMinutes
 	rv.Toil.TotalMinutes = rv.Toil.PageMinutes + rv.Toil.ManualMinutes
 	if rv.Toil.BudgetMinutes > 0 {
 		rv.Toil.BudgetShare = float64(rv.Toil.TotalMinutes) / float64(rv.Toil.BudgetMinutes)
 	}
 	rv.Runbooks = runbookProblems(append(append([]noisyRow{}, rv.NoisyAlerts...), rv.Unassigned...))
 
-	today := s.today(sc.Loc)
-	items, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, FollowUpsOf: &w.Start, ClosedAfter: w.End, Today: today})
-	if err != nil {
-		return rv, err
-	}
 	rv.FollowUps = make([]actionJSON, len(items))
 	for i, a := range items {
 		rv.FollowUps[i] = toActionJSON(a, today)
 	}
-	decided, err := s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, DecidedIn: &w.Start, Today: today})
-	if err != nil {
-		return rv, err
-	}
 	rv.ActionItems = make([]actionJSON, len(decided))
 	for i, a := range decided {
 		rv.ActionItems[i] = toActionJSON(a, today)
-	}
-	changes, err := s.st(ctx).Changes(ctx, s.countFilter(sc, teams))
-	if err != nil {
-		return rv, err
 	}
 	rv.Changes = make([]changeJSON, len(changes))
 	for i, c := range changes {
@@ -250,17 +258,18 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	return rv, nil
 }
 
-// addTrends sets each row's fires trend against the four weeks before (one statement).
-func (s *Server) addTrends(ctx context.Context, sc scope, teams []string, lists ...[]noisyRow) error {
+// weeksBefore counts each rule's fires in each of the four weeks before the scope's (one statement).
+func (s *Server) weeksBefore(ctx context.Context, sc scope, teams []string) (map[string][]int, error) {
 	bounds := []time.Time{sc.Week.Start}
 	for w := sc.Week; len(bounds) < 5; {
 		w = w.Previous()
 		bounds = append([]time.Time{w.Start}, bounds...)
 	}
-	weekly, err := s.st(ctx).WeeklyFires(ctx, bounds, s.countFilter(sc, teams))
-	if err != nil {
-		return err
-	}
+	return s.st(ctx).WeeklyFires(ctx, bounds, s.countFilter(sc, teams))
+}
+
+// addTrends sets each row's fires trend against the four weeks before (weeksBefore).
+func addTrends(weekly map[string][]int, lists ...[]noisyRow) {
 	for _, rows := range lists {
 		for i := range rows {
 			prev := weekly[rows[i].Alertname]
@@ -271,7 +280,6 @@ func (s *Server) addTrends(ctx context.Context, sc scope, teams []string, lists 
 			rows[i].Trend = &t
 		}
 	}
-	return nil
 }
 
 // toil computes the automatic toil of a week from its pages, as the Toil page does

@@ -232,22 +232,24 @@ func weeksOverlapping(from, to time.Time, loc *time.Location) []string {
 	return out
 }
 
-// noisy loads the scored rows of a scope: one statement for counts, one for pages, one for verdicts.
+// noisy loads the scored rows of a scope: one statement for counts, one for pages, one for verdicts,
+// run at once.
 func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, []review.Page, error) {
 	f := s.countFilter(sc, teams)
-	counts, err := s.st(ctx).RuleCounts(ctx, f)
+	var counts []review.RuleCounts
+	var pages []review.Page
+	var verdicts map[string]store.Verdict
+	var amURL string
+	err := together(ctx,
+		func(ctx context.Context) (err error) { counts, err = s.st(ctx).RuleCounts(ctx, f); return err },
+		func(ctx context.Context) (err error) { pages, err = s.st(ctx).Pages(ctx, f); return err },
+		func(ctx context.Context) (err error) { verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks); return err },
+		func(ctx context.Context) error { amURL = s.alertmanagerURL(ctx); return nil },
+	)
 	if err != nil {
 		return nil, nil, err
 	}
-	pages, err := s.st(ctx).Pages(ctx, f)
-	if err != nil {
-		return nil, nil, err
-	}
-	verdicts, err := s.st(ctx).LatestVerdicts(ctx, weeks)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows := s.noisyRows(sc, counts, pages, verdicts, s.alertmanagerURL(ctx))
+	rows := s.noisyRows(sc, counts, pages, verdicts, amURL)
 	s.fillRunbookStatuses(ctx, rows)
 	return rows, pages, nil
 }

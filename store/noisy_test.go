@@ -234,7 +234,15 @@ func TestPagesMatchTheRawNotifications(t *testing.T) {
 			}
 		}
 		gotSet := map[string]bool{}
-		for _, p := range got {
+		for i, p := range got {
+			if i > 0 {
+				q := got[i-1]
+				if p.At.Before(q.At) || p.At.Equal(q.At) && (p.NotificationID < q.NotificationID ||
+					p.NotificationID == q.NotificationID && p.Alertname < q.Alertname) {
+					t.Errorf("page %d (%s %d %s) is listed after page %d (%s %d %s): want oldest first, then by notification and rule",
+						i, p.At, p.NotificationID, p.Alertname, i-1, q.At, q.NotificationID, q.Alertname)
+				}
+			}
 			k := p.Alertname + "@" + p.At.Format(time.RFC3339) + "#" + p.Team
 			if gotSet[k] {
 				t.Errorf("page %s twice", k)
