@@ -211,7 +211,10 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 			decided, err = s.st(ctx).ActionItems(ctx, store.ActionFilter{Team: sc.Team, DecidedIn: &w.Start, Today: today})
 			return err
 		},
-		func(ctx context.Context) (err error) { changes, err = s.st(ctx).Changes(ctx, s.countFilter(sc, teams)); return err },
+		func(ctx context.Context) (err error) {
+			changes, err = s.st(ctx).Changes(ctx, s.countFilter(sc, teams))
+			return err
+		},
 	)
 	if err != nil {
 		return rv, err

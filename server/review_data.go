@@ -243,7 +243,10 @@ func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []st
 	err := together(ctx,
 		func(ctx context.Context) (err error) { counts, err = s.st(ctx).RuleCounts(ctx, f); return err },
 		func(ctx context.Context) (err error) { pages, err = s.st(ctx).Pages(ctx, f); return err },
-		func(ctx context.Context) (err error) { verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks); return err },
+		func(ctx context.Context) (err error) {
+			verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks)
+			return err
+		},
 		func(ctx context.Context) error { amURL = s.alertmanagerURL(ctx); return nil },
 	)
 	if err != nil {
