@@ -42,6 +42,20 @@ func (c *Config) HoursTeam(name string) *Team {
 	return defaultTeam()
 }
 
+// HoursTeams is HoursTeam remembered by name, for one pass over many pages: HoursTeam searches the
+// team list, and builds the unassigned team, every time. Not for concurrent use.
+func (c *Config) HoursTeams() func(name string) *Team {
+	seen := map[string]*Team{}
+	return func(name string) *Team {
+		t, ok := seen[name]
+		if !ok {
+			t = c.HoursTeam(name)
+			seen[name] = t
+		}
+		return t
+	}
+}
+
 // defaultTeam is the team of unassigned alerts: UTC and every default.
 func defaultTeam() *Team {
 	t := &Team{Name: Unassigned}

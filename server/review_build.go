@@ -290,8 +290,9 @@ func addTrends(weekly map[string][]int, lists ...[]noisyRow) {
 // priced by the hours of the team its episodes belong to; a rule's pages count its rows.
 func (s *Server) toil(sc scope, pages []review.Page) toilSection {
 	tps := make([]review.ToilPage, len(pages))
+	hoursTeam := s.cfg.HoursTeams()
 	for i, p := range pages {
-		team := s.cfg.HoursTeam(p.Team)
+		team := hoursTeam(p.Team)
 		tps[i] = review.ToilPage{NotificationID: p.NotificationID, At: p.At, Team: p.Team, Rules: []string{p.Alertname},
 			Hours: team.HoursClass(p.At), Minutes: team.MinutesPerPage}
 	}

@@ -1,10 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,6 @@ type noisyRow struct {
 	EpisodesURL    string              `json:"episodes_url"`
 	RuleURL        string              `json:"rule_url"`
 	Labels         map[string]string   `json:"-"`
-	pageTimes      []time.Time
 }
 
 // FiringTime is FiringSeconds as a duration, for people.
@@ -156,14 +156,14 @@ func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []review.
 			r.Labels = c.Labels
 		}
 	}
+	hoursTeam := s.cfg.HoursTeams()
 	for _, p := range pages {
 		r := row(p.Alertname, p.Team)
 		if r.Runbook.Status == "" {
 			r.Runbook = runbookRef{Status: runbookMissing}
 		}
 		r.Pages++
-		r.PagesByHours.Add(s.cfg.HoursTeam(p.Team).HoursClass(p.At))
-		r.pageTimes = append(r.pageTimes, p.At)
+		r.PagesByHours.Add(hoursTeam(p.Team).HoursClass(p.At))
 	}
 	out := make([]noisyRow, 0, len(order))
 	for _, name := range order {
@@ -187,11 +187,8 @@ func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []review.
 		r.SilenceURL = silenceURL(amURL, name)
 		out = append(out, *r)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].NoiseScore != out[j].NoiseScore {
-			return out[i].NoiseScore > out[j].NoiseScore
-		}
-		return out[i].Alertname < out[j].Alertname
+	slices.SortStableFunc(out, func(a, b noisyRow) int {
+		return cmp.Or(cmp.Compare(b.NoiseScore, a.NoiseScore), strings.Compare(a.Alertname, b.Alertname))
 	})
 	return out
 }

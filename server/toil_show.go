@@ -62,14 +62,10 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 	if err != nil {
 		return ToilSectionView{}, err
 	}
-	teams := map[string]*config.Team{}
+	hoursTeam := s.cfg.HoursTeams()
 	alerts := map[string]bool{}
 	for i := range pages {
-		t, ok := teams[pages[i].Team]
-		if !ok {
-			t = s.cfg.HoursTeam(pages[i].Team)
-			teams[pages[i].Team] = t
-		}
+		t := hoursTeam(pages[i].Team)
 		pages[i].Hours = t.HoursClass(pages[i].At)
 		pages[i].Minutes = t.MinutesPerPage
 		for _, r := range pages[i].Rules {
