@@ -2,6 +2,7 @@ package review
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -15,6 +16,29 @@ type ToilPage struct {
 	Rules          []string // alertnames of its new episodes: one page for each of those rules
 	Hours          string   // business, evening or sleep, in the owning team's timezone
 	Minutes        int      // what the page costs (the team's minutes_per_page)
+}
+
+// ToilPagesOf groups pages (one per notification and rule, oldest first) into one page per
+// notification: it lists the rules of its new episodes, sorted, and takes the team of its first row.
+// Hours and Minutes are left for the caller, which knows the teams.
+func ToilPagesOf(pages []Page) []ToilPage {
+	var out []ToilPage
+	idx := map[int64]int{}
+	for _, r := range pages {
+		i, ok := idx[r.NotificationID]
+		if !ok {
+			i = len(out)
+			idx[r.NotificationID] = i
+			out = append(out, ToilPage{NotificationID: r.NotificationID, At: r.At, Team: r.Team})
+		}
+		if p := &out[i]; !slices.Contains(p.Rules, r.Alertname) {
+			p.Rules = append(p.Rules, r.Alertname)
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].Rules)
+	}
+	return out
 }
 
 // ToilEntry is toil logged by hand.

@@ -32,6 +32,7 @@ type weeklyReview struct {
 	Demo        bool            `json:"demo"` // the database holds made-up data from `opsreview demo`
 
 	normalView NormalSectionView // the same section as the page renders it
+	toilPages  []review.ToilPage // the week's pages of the team, one per notification, for the page's toil section
 }
 
 // normalSection is the "Know your normal" section in the review's JSON.
@@ -237,6 +238,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 		}
 	}
 	rv.Toil = s.toil(sc, teamPages)
+	rv.toilPages = review.ToilPagesOf(teamPages)
 	rv.Normal, rv.normalView = normalSectionJSON(normal, len(s.cfg.SLIs) > 0), normal
 	rv.Toil.ManualEntries, rv.Toil.ManualMinutes = manual, manualMinutes
 	rv.Toil.TotalMinutes = rv.Toil.PageMinutes + rv.Toil.ManualMinutes

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/url"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -37,21 +38,16 @@ func (s *Server) reviewShow(c *fiber.Ctx) error {
 // renderReview renders the review page of a scope for every viewer: markers stand for the CSRF
 // token and the form keys. The long lists show their top unless expand asks for them in full.
 func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expand reviewExpand) (*sharedPage, error) {
-	// The toil and runbook sections are read while the review is: two builds, each in its own
-	// build slot, so the page waits for the longer one rather than for both in turn.
-	var sections any
-	var sectionsErr error
+	// The runbooks section is read while the review is: two builds, each in its own build slot, so
+	// the page waits for the longer one rather than for both in turn. The toil section is made from
+	// the review's own pages and manual entries.
+	var runbooks any
+	var runbooksErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sections, sectionsErr = s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-sections", sc, ""), func(ctx context.Context) (any, error) {
-			var rs reviewSections
-			var err error
-			if rs.toil, err = s.toilSection(ctx, sc.Week, sc.Team, ""); err != nil {
-				return nil, err
-			}
-			rs.runbooks, err = s.runbooksSection(ctx, sc.Week, sc.Team, "")
-			return rs, err
+		runbooks, runbooksErr = s.pages.get(ctx, s.st(ctx), s.pageKey(ctx, "review-runbooks", sc, ""), func(ctx context.Context) (any, error) {
+			return s.runbooksSection(ctx, sc.Week, sc.Team, "")
 		})
 	}()
 	rv, err := s.review(ctx, sc)
@@ -59,8 +55,8 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expa
 	if err != nil {
 		return nil, err
 	}
-	if sectionsErr != nil {
-		return nil, sectionsErr
+	if runbooksErr != nil {
+		return nil, runbooksErr
 	}
 	q := url.Values{"week": {rv.Week}}
 	if rv.Team != "" {
@@ -80,22 +76,17 @@ func (s *Server) renderReview(ctx context.Context, sc scope, fragment bool, expa
 	for _, t := range s.cfg.Teams {
 		v.Teams = append(v.Teams, t.Name)
 	}
-	rs := sections.(reviewSections)
-	v.Toil, v.Runbooks = rs.toil, rs.runbooks
-	v.Toil.CSRF, v.Toil.FormKey = tokenMarker, keyMarker
+	rb := runbooks.(RunbooksSectionView)
+	v.Toil = s.toilSectionOf(sc.Week, sc.Team, tokenMarker, slices.Clone(rv.toilPages), rv.Toil.ManualEntries)
+	v.Runbooks = rb
+	v.Toil.FormKey = keyMarker
 	cutOffenders(&v.Toil, rv.Week, rv.Team, expand)
-	v.Runbooks.Items = append([]RunbookRow(nil), rs.runbooks.Items...)
+	v.Runbooks.Items = append([]RunbookRow(nil), rb.Items...)
 	for i := range v.Runbooks.Items {
 		v.Runbooks.Items[i].CSRF = tokenMarker
 	}
 	v.cutRunbooks()
 	return s.render.renderShared("review", fragment, v)
-}
-
-// reviewSections are the review page's toil and runbook sections, built once for every viewer.
-type reviewSections struct {
-	toil     ToilSectionView
-	runbooks RunbooksSectionView
 }
 
 // review returns the weekly review of a scope, built once per data version however many ask.

@@ -62,6 +62,16 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 	if err != nil {
 		return ToilSectionView{}, err
 	}
+	entries, err := s.st(ctx).ToilEntries(ctx, week.Start, week.End, team)
+	if err != nil {
+		return ToilSectionView{}, err
+	}
+	return s.toilSectionOf(week, team, csrf, pages, entries), nil
+}
+
+// toilSectionOf is the toil section of a week's pages (one per notification, ToilPages) and manual
+// entries: it prices and classifies the pages in place.
+func (s *Server) toilSectionOf(week review.Week, team *string, csrf string, pages []review.ToilPage, entries []review.ToilEntry) ToilSectionView {
 	hoursTeam := s.cfg.HoursTeams()
 	alerts := map[string]bool{}
 	for i := range pages {
@@ -71,10 +81,6 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 		for _, r := range pages[i].Rules {
 			alerts[r] = true
 		}
-	}
-	entries, err := s.st(ctx).ToilEntries(ctx, week.Start, week.End, team)
-	if err != nil {
-		return ToilSectionView{}, err
 	}
 	loc := s.teamLocation(team)
 	sum := review.SummarizeToil(pages, entries, s.toilBudget(team), loc)
@@ -92,7 +98,7 @@ func (s *Server) toilSection(ctx context.Context, week review.Week, team *string
 	sort.Strings(v.Alerts)
 	v.BudgetPct = min(int(sum.BudgetShare*100+0.5), 100)
 	v.Grid = toilGrid(week, pages, loc)
-	return v, nil
+	return v
 }
 
 // toilGrid counts pages per day and local clock hour of the week.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/opsreview/opsreview/review"
@@ -108,31 +107,5 @@ func (s *Store) ToilPages(ctx context.Context, q PageQuery) ([]review.ToilPage, 
 	if err != nil {
 		return nil, err
 	}
-	var out []review.ToilPage
-	idx := map[int64]int{}
-	for _, r := range rows {
-		i, ok := idx[r.NotificationID]
-		if !ok {
-			i = len(out)
-			idx[r.NotificationID] = i
-			out = append(out, review.ToilPage{NotificationID: r.NotificationID, At: r.At, Team: r.Team})
-		}
-		p := &out[i]
-		if !contains(p.Rules, r.Alertname) {
-			p.Rules = append(p.Rules, r.Alertname)
-		}
-	}
-	for i := range out {
-		sort.Strings(out[i].Rules)
-	}
-	return out, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
+	return review.ToilPagesOf(rows), nil
 }
