@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 	_ "time/tzdata" // team time zones must load in minimal containers that ship no zoneinfo
 )
@@ -116,4 +117,65 @@ func parseClock(s string) (int, bool) {
 		return 0, false
 	}
 	return h*60 + m, true
+}
+
+// HoursSpan is a stretch of time in one hours class, from Start until the next span's start.
+type HoursSpan struct {
+	Start time.Time
+	Class string
+}
+
+// HoursSpans cuts [from, to) into the team's hours classes, oldest first: the first span starts at
+// from, each lasts until the next one's start (the last until to), and neighbours differ in class.
+// HoursClass(at) is the class of the span that holds at; the store counts a long window's pages by
+// class with these spans instead of classifying every page in Go.
+//
+// The class can only change where the local clock reads a range's end or midnight (the weekday),
+// or where the zone's offset changes. Within each stretch of one offset those instants are plain
+// arithmetic, twice a night when the clocks go back included; each piece between them takes
+// HoursClass of its start, so the two can never disagree on which class a minute is in.
+func (t *Team) HoursSpans(from, to time.Time) []HoursSpan {
+	if !from.Before(to) {
+		return nil
+	}
+	loc := t.location()
+	var clocks []int
+	for _, c := range []string{"00:00", t.SleepHours.Start, t.SleepHours.End, t.BusinessHours.Start, t.BusinessHours.End} {
+		if m, ok := parseClock(c); ok {
+			clocks = append(clocks, m)
+		}
+	}
+	cuts := []time.Time{from}
+	for at := from; at.Before(to); {
+		local := at.In(loc)
+		name, offset := local.Zone()
+		end := to
+		if _, zoneEnd := local.ZoneBounds(); !zoneEnd.IsZero() && zoneEnd.Before(to) {
+			end = zoneEnd
+			cuts = append(cuts, zoneEnd)
+		}
+		fixed := time.FixedZone(name, offset)
+		y, m, d := at.In(fixed).Date()
+		for day := time.Date(y, m, d, 0, 0, 0, 0, fixed); day.Before(end); day = day.AddDate(0, 0, 1) {
+			for _, c := range clocks {
+				if cut := day.Add(time.Duration(c) * time.Minute); cut.After(at) && cut.Before(end) {
+					cuts = append(cuts, cut)
+				}
+			}
+		}
+		at = end
+	}
+	slices.SortFunc(cuts, func(a, b time.Time) int { return a.Compare(b) })
+	var out []HoursSpan
+	for _, c := range cuts {
+		if n := len(out); n > 0 && !c.After(out[n-1].Start) {
+			continue
+		}
+		class := t.HoursClass(c)
+		if n := len(out); n > 0 && out[n-1].Class == class {
+			continue
+		}
+		out = append(out, HoursSpan{Start: c, Class: class})
+	}
+	return out
 }

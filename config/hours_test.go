@@ -108,3 +108,61 @@ func TestHoursClassWithoutValidate(t *testing.T) {
 		t.Errorf("HoursClass = %s, want business: the time zone must load without Validate", got)
 	}
 }
+
+// HoursSpans must agree with HoursClass on every minute, across the nights the clocks change
+// (Berlin and New York by an hour, Lord Howe by half an hour), in zones off the hour, and with
+// ranges that wrap midnight, are empty, end at 24:00 or sit in the hour a clock change skips or
+// repeats.
+func TestHoursSpansAgreeWithHoursClass(t *testing.T) {
+	teams := []Team{
+		{Name: "berlin", Timezone: "Europe/Berlin"},
+		{Name: "skipped", Timezone: "Europe/Berlin", SleepHours: HourRange{Start: "02:30", End: "07:00"},
+			BusinessHours: BusinessHours{Days: []string{"sun", "mon", "fri"}, Start: "02:15", End: "19:45"}},
+		{Name: "repeated", Timezone: "America/New_York", SleepHours: HourRange{Start: "22:00", End: "01:30"}},
+		{Name: "lordhowe", Timezone: "Australia/Lord_Howe", SleepHours: HourRange{Start: "01:45", End: "02:15"}},
+		{Name: "kolkata", Timezone: "Asia/Kolkata", BusinessHours: BusinessHours{Start: "09:30", End: "24:00"}},
+		{Name: "awake", Timezone: "UTC", SleepHours: HourRange{Start: "00:00", End: "00:00"}},
+		{Name: "weekend", Timezone: "America/St_Johns", BusinessHours: BusinessHours{Days: []string{"sat", "sun"}}},
+	}
+	c := &Config{Teams: teams}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	windows := [][2]string{
+		{"2026-03-26T13:07:00Z", "2026-04-07T00:00:00Z"}, // Berlin, Lord Howe (April) and the weeks around
+		{"2026-10-22T00:00:00Z", "2026-11-05T09:30:00Z"}, // Berlin and New York fall back
+		{"2026-03-06T00:00:00Z", "2026-03-10T00:00:00Z"}, // New York springs forward
+		{"2026-10-02T00:00:00Z", "2026-10-06T00:00:00Z"}, // Lord Howe springs forward half an hour
+	}
+	for i := range c.Teams {
+		team := &c.Teams[i]
+		for _, w := range windows {
+			from, _ := time.Parse(time.RFC3339, w[0])
+			to, _ := time.Parse(time.RFC3339, w[1])
+			spans := team.HoursSpans(from, to)
+			if len(spans) == 0 || !spans[0].Start.Equal(from) {
+				t.Fatalf("%s %v: spans %v do not start at the window's start", team.Name, w, spans)
+			}
+			changes := 0
+			k := 0
+			for at := from; at.Before(to); at = at.Add(time.Minute) {
+				for k+1 < len(spans) && !at.Before(spans[k+1].Start) {
+					k++
+					changes++
+				}
+				if got, want := spans[k].Class, team.HoursClass(at); got != want {
+					t.Fatalf("%s: at %s the spans say %s, HoursClass says %s", team.Name, at, got, want)
+				}
+			}
+			for k := 1; k < len(spans); k++ {
+				if spans[k].Class == spans[k-1].Class || !spans[k].Start.After(spans[k-1].Start) {
+					t.Fatalf("%s: spans %d and %d are out of order or of one class: %v, %v", team.Name, k-1, k, spans[k-1], spans[k])
+				}
+			}
+			if team.Name != "awake" && changes < 4 {
+				t.Errorf("%s %v: only %d class changes: the window proves little", team.Name, w, changes)
+			}
+		}
+	}
+}

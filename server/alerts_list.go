@@ -15,7 +15,7 @@ func (s *Server) alertsList(c *fiber.Ctx) error {
 	if sc.Team != nil {
 		teams = []string{*sc.Team}
 	}
-	rows, _, err := s.noisy(c.UserContext(), sc, teams, []string{sc.Week.String()})
+	rows, err := s.noisy(c.UserContext(), sc, teams, []string{sc.Week.String()})
 	if err != nil {
 		return err
 	}

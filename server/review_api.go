@@ -57,7 +57,7 @@ func (s *Server) noisyAPI(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	key := s.pageKey(ctx, "noisy", sc, from.UTC().Format(time.RFC3339Nano)+" "+to.UTC().Format(time.RFC3339Nano)+" "+strconv.Itoa(limit))
 	v, err := s.pages.get(ctx, s.st(ctx), key, func(ctx context.Context) (any, error) {
-		rows, _, err := s.noisy(ctx, sc, teams, weeksOverlapping(from, to, sc.Loc))
+		rows, err := s.noisy(ctx, sc, teams, weeksOverlapping(from, to, sc.Loc))
 		if len(rows) > limit {
 			rows = rows[:limit]
 		}

@@ -198,7 +198,11 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 	)
 	err := together(ctx,
 		func(ctx context.Context) (err error) {
-			rows, pages, err = s.noisy(ctx, sc, teams, []string{w.String()})
+			rows, err = s.noisy(ctx, sc, teams, []string{w.String()})
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			pages, err = s.st(ctx).Pages(ctx, s.countFilter(sc, teams))
 			return err
 		},
 		func(ctx context.Context) (err error) { weekly, err = s.weeksBefore(ctx, sc, teams); return err },

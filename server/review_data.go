@@ -133,9 +133,9 @@ type scorePart struct {
 // Label is the part's name for people: "sleep pages" for sleep_pages.
 func (p scorePart) Label() string { return strings.ReplaceAll(p.Name, "_", " ") }
 
-// noisyRows joins per-rule counts, pages (classified by the hours of the rule's team) and verdicts
+// noisyRows joins per-rule counts, pages (by the hours class of their team) and verdicts
 // into scored rows, highest noise score first.
-func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []review.Page, verdicts map[string]store.Verdict, amURL string) []noisyRow {
+func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []rulePages, verdicts map[string]store.Verdict, amURL string) []noisyRow {
 	byName := map[string]*noisyRow{}
 	var order []string
 	row := func(name, team string) *noisyRow {
@@ -156,14 +156,15 @@ func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []review.
 			r.Labels = c.Labels
 		}
 	}
-	hoursTeam := s.cfg.HoursTeams()
 	for _, p := range pages {
 		r := row(p.Alertname, p.Team)
 		if r.Runbook.Status == "" {
 			r.Runbook = runbookRef{Status: runbookMissing}
 		}
-		r.Pages++
-		r.PagesByHours.Add(hoursTeam(p.Team).HoursClass(p.At))
+		r.Pages += p.Pages.Total()
+		r.PagesByHours.Business += p.Pages.Business
+		r.PagesByHours.Evening += p.Pages.Evening
+		r.PagesByHours.Sleep += p.Pages.Sleep
 	}
 	out := make([]noisyRow, 0, len(order))
 	for _, name := range order {
@@ -229,17 +230,21 @@ func weeksOverlapping(from, to time.Time, loc *time.Location) []string {
 	return out
 }
 
-// noisy loads the scored rows of a scope: one statement for counts, one for pages, one for verdicts,
-// run at once.
-func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, []review.Page, error) {
+// noisy loads the scored rows of a scope: one statement for counts, one for the pages' times, one
+// for verdicts, run at once.
+func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, error) {
 	f := s.countFilter(sc, teams)
 	var counts []review.RuleCounts
-	var pages []review.Page
+	var pages []rulePages
 	var verdicts map[string]store.Verdict
 	var amURL string
 	err := together(ctx,
 		func(ctx context.Context) (err error) { counts, err = s.st(ctx).RuleCounts(ctx, f); return err },
-		func(ctx context.Context) (err error) { pages, err = s.st(ctx).Pages(ctx, f); return err },
+		func(ctx context.Context) error {
+			times, err := s.st(ctx).PageTimes(ctx, f)
+			pages = s.pagesByHours(sc.From, sc.To, times)
+			return err
+		},
 		func(ctx context.Context) (err error) {
 			verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks)
 			return err
@@ -247,9 +252,42 @@ func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []st
 		func(ctx context.Context) error { amURL = s.alertmanagerURL(ctx); return nil },
 	)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rows := s.noisyRows(sc, counts, pages, verdicts, amURL)
 	s.fillRunbookStatuses(ctx, rows)
-	return rows, pages, nil
+	return rows, nil
+}
+
+// rulePages counts one rule's pages of one team by the hours class they landed in.
+type rulePages struct {
+	Alertname, Team string
+	Pages           review.PagesByHours
+}
+
+// pagesByHours classifies each rule's pages in [from, to) by the hours of its team. A rule's times
+// are sorted, so one walk along the team's hours spans (config.Team.HoursSpans, cut once per team)
+// classifies them: a 90-day window of every team has hundreds of thousands of pages.
+func (s *Server) pagesByHours(from, to time.Time, times []store.RulePageTimes) []rulePages {
+	spans := map[string][]config.HoursSpan{}
+	out := make([]rulePages, len(times))
+	for i, rt := range times {
+		sp, ok := spans[rt.Team]
+		if !ok {
+			sp = s.cfg.HoursTeam(rt.Team).HoursSpans(from, to)
+			spans[rt.Team] = sp
+		}
+		out[i] = rulePages{Alertname: rt.Alertname, Team: rt.Team}
+		if len(sp) == 0 { // an empty window
+			continue
+		}
+		k := 0
+		for _, us := range rt.At {
+			for k+1 < len(sp) && us >= sp[k+1].Start.UnixMicro() {
+				k++
+			}
+			out[i].Pages.Add(sp[k].Class)
+		}
+	}
+	return out
 }

@@ -38,7 +38,7 @@ func (s *Server) tvNoisiest(ctx context.Context, q tvQuery) (any, error) {
 	if q.Team != nil {
 		teams = []string{*q.Team}
 	}
-	rows, _, err := s.noisy(ctx, sc, teams, []string{week.String()})
+	rows, err := s.noisy(ctx, sc, teams, []string{week.String()})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -329,6 +330,80 @@ func (s *Store) Pages(ctx context.Context, f CountFilter) ([]review.Page, error)
 		return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
 	}
 	return samePages(out, instant), nil
+}
+
+// RulePageTimes are the pages of one rule and team in a window (those Pages lists): when each was
+// received, in microseconds since the Unix epoch, oldest first.
+type RulePageTimes struct {
+	Alertname string
+	Team      string
+	At        []int64
+}
+
+// PageTimes returns the pages Pages lists, grouped by rule and team, for counting them by hours
+// class: one row per rule and team, its notifications and receipt times as arrays, so a 90-day
+// window of every team decodes a few thousand rows instead of a row per page (hundreds of
+// thousands). Ordered by rule and team.
+func (s *Store) PageTimes(ctx context.Context, f CountFilter) ([]RulePageTimes, error) {
+	if len(f.PagingReceivers) == 0 {
+		return []RulePageTimes{}, nil
+	}
+	allTeams, teams := f.teams()
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT r.alertname, r.team, array_agg(r.first_notification_id),
+		       array_agg((extract(epoch FROM r.received_at) * 1000000)::bigint)
+		FROM receiver_episodes r
+		WHERE r.received_at >= $1 AND r.received_at < $2
+		  AND r.receiver = ANY($3::text[])
+		  AND ($4 OR r.team = ANY($5::text[]))
+		  AND NOT (r.alertname = ANY($6::text[]))
+		GROUP BY r.alertname, r.team
+		ORDER BY r.alertname, r.team`,
+		f.From, f.To, pq.Array(f.PagingReceivers), allTeams, teams, f.ignore())
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
+	defer rows.Close()
+	out := []RulePageTimes{}
+	var ids, ats numberArray
+	type page struct{ at, id int64 }
+	var group []page
+	for rows.Next() {
+		var r RulePageTimes
+		if err := rows.Scan(&r.Alertname, &r.Team, &ids, &ats); err != nil {
+			return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+		}
+		group = group[:0]
+		if err := eachElem(ids, func(_ int, el []byte) error {
+			id, err := strconv.ParseInt(string(el), 10, 64)
+			group = append(group, page{id: id})
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("reading the pages of %s: %w", r.Alertname, err)
+		}
+		if err := eachElem(ats, func(k int, el []byte) error {
+			if k >= len(group) {
+				return fmt.Errorf("more times than notifications")
+			}
+			at, err := strconv.ParseInt(string(el), 10, 64)
+			group[k].at = at
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("reading the pages of %s: %w", r.Alertname, err)
+		}
+		// A notification carrying several episodes of the rule is one page (DISTINCT in Pages).
+		slices.SortFunc(group, func(a, b page) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
+		group = slices.Compact(group)
+		r.At = make([]int64, len(group))
+		for k, p := range group {
+			r.At[k] = p.at
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
+	return out, nil
 }
 
 // samePages orders the pages received at one instant, out[from:], by notification, rule and team,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -295,6 +296,43 @@ func TestWeeklyFires(t *testing.T) {
 				t.Errorf("%s: got %v, want %v", k, got[k], w)
 				break
 			}
+		}
+	}
+}
+
+// PageTimes groups by rule and team exactly the pages Pages lists, each once, oldest first.
+func TestPageTimesGroupThePagesPagesLists(t *testing.T) {
+	s := newTestStore(t)
+	insertHistory(t, s, 5)
+	for _, teams := range [][]string{nil, {"payments"}, {"search", ""}} {
+		f := testFilter()
+		f.Teams = teams
+		pages, err := s.Pages(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[[2]string][]int64{}
+		for _, p := range pages {
+			k := [2]string{p.Alertname, p.Team}
+			want[k] = append(want[k], p.At.UnixMicro())
+		}
+		got, err := s.PageTimes(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Errorf("teams %v: %d rules with pages, want %d", teams, len(got), len(want))
+		}
+		for i, g := range got {
+			if i > 0 && (got[i-1].Alertname > g.Alertname || got[i-1].Alertname == g.Alertname && got[i-1].Team >= g.Team) {
+				t.Errorf("teams %v: %s/%q listed after %s/%q", teams, g.Alertname, g.Team, got[i-1].Alertname, got[i-1].Team)
+			}
+			if w := want[[2]string{g.Alertname, g.Team}]; !slices.Equal(g.At, w) {
+				t.Errorf("teams %v, %s of %q: times %v, want %v", teams, g.Alertname, g.Team, g.At, w)
+			}
+		}
+		if teams == nil && len(pages) < 5 {
+			t.Errorf("only %d pages in the random history: the test proves little", len(pages))
 		}
 	}
 }
