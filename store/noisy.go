@@ -273,63 +273,22 @@ func (s *Store) ruleCountsRaw(ctx context.Context, f CountFilter) ([]ruleCountsR
 
 // Pages returns the pages received in the window, one per notification and rule: a firing
 // notification to a paging receiver that is the first that receiver got of at least one episode of
-// the rule. Oldest first.
+// the rule. Oldest first, then by notification, rule and team.
 func (s *Store) Pages(ctx context.Context, f CountFilter) ([]review.Page, error) {
-	if len(f.PagingReceivers) == 0 {
-		return []review.Page{}, nil
-	}
-	allTeams, teams := f.teams()
-	// receiver_episodes carries each first notification's receipt time (firing ones only), team and
-	// rule (0071): one index range, no join, read in the index's order (no sort). A 90-day window of
-	// every team is hundreds of thousands of rows: scanned by hand, the time as integer
-	// microseconds and each name stored once. A notification reaches several paging receivers, and
-	// carries several episodes of one rule, as several rows: they share its receipt time, so the
-	// duplicates are dropped here among the rows of one instant (DISTINCT asked Postgres to sort the
-	// whole window for it).
-	rows, err := s.read.QueryContext(ctx, `
-		SELECT r.first_notification_id, r.alertname, r.team,
-		       (extract(epoch FROM r.received_at) * 1000000)::bigint AS received_us
-		FROM receiver_episodes r
-		WHERE r.received_at >= $1 AND r.received_at < $2
-		  AND r.receiver = ANY($3::text[])
-		  AND ($4 OR r.team = ANY($5::text[]))
-		  AND NOT (r.alertname = ANY($6::text[]))
-		ORDER BY r.received_at`,
-		f.From, f.To, pq.Array(f.PagingReceivers), allTeams, teams, f.ignore())
-	if err != nil {
-		return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
-	}
-	defer rows.Close()
 	out := []review.Page{}
-	names := map[string]string{}
-	intern := func(b []byte) string {
-		if n, ok := names[string(b)]; ok {
-			return n
+	err := s.pageGroups(ctx, f, func(alertname, team string, pages []notifiedAt) {
+		for _, p := range pages {
+			out = append(out, review.Page{NotificationID: p.id, Alertname: alertname, Team: team, At: time.UnixMicro(p.at).UTC()})
 		}
-		n := string(b)
-		names[n] = n
-		return n
+	})
+	if err != nil {
+		return nil, err
 	}
-	instant := 0 // out[instant:] were received at the same microsecond as the last row
-	var last int64
-	for rows.Next() {
-		var p review.Page
-		var name, team []byte
-		var us int64
-		if err := rows.Scan(&p.NotificationID, &name, &team, &us); err != nil {
-			return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
-		}
-		if len(out) == 0 || us != last {
-			out = samePages(out, instant)
-			instant, last = len(out), us
-		}
-		p.Alertname, p.Team, p.At = intern(name), intern(team), time.UnixMicro(us).UTC()
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
-	}
-	return samePages(out, instant), nil
+	slices.SortFunc(out, func(a, b review.Page) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.NotificationID, b.NotificationID),
+			strings.Compare(a.Alertname, b.Alertname), strings.Compare(a.Team, b.Team))
+	})
+	return out, nil
 }
 
 // RulePageTimes are the pages of one rule and team in a window (those Pages lists): when each was
@@ -340,15 +299,37 @@ type RulePageTimes struct {
 	At        []int64
 }
 
-// PageTimes returns the pages Pages lists, grouped by rule and team, for counting them by hours
-// class: one row per rule and team, its notifications and receipt times as arrays, so a 90-day
-// window of every team decodes a few thousand rows instead of a row per page (hundreds of
-// thousands). Ordered by rule and team.
+// PageTimes returns the pages Pages lists grouped by rule and team, for counting them by hours
+// class without a value per page. Ordered by rule and team.
 func (s *Store) PageTimes(ctx context.Context, f CountFilter) ([]RulePageTimes, error) {
+	out := []RulePageTimes{}
+	err := s.pageGroups(ctx, f, func(alertname, team string, pages []notifiedAt) {
+		r := RulePageTimes{Alertname: alertname, Team: team, At: make([]int64, len(pages))}
+		for k, p := range pages {
+			r.At[k] = p.at
+		}
+		out = append(out, r)
+	})
+	return out, err
+}
+
+// notifiedAt is one page of a rule: its notification and when it was received (microseconds).
+type notifiedAt struct{ at, id int64 }
+
+// pageGroups calls fn with the pages of each rule and team in the window (by rule and team; each
+// group's pages oldest first). receiver_episodes carries each first notification's receipt time
+// (firing ones only), team and rule (0071): one index range, no join. Postgres sends one row per
+// rule and team, its notifications and times as arrays: a 90-day window of every team decodes a few
+// thousand rows instead of one per page (hundreds of thousands). A notification carrying several
+// episodes of one rule is one page: its repeats are dropped here.
+func (s *Store) pageGroups(ctx context.Context, f CountFilter, fn func(alertname, team string, pages []notifiedAt)) error {
 	if len(f.PagingReceivers) == 0 {
-		return []RulePageTimes{}, nil
+		return nil
 	}
 	allTeams, teams := f.teams()
+	failed := func(err error) error {
+		return classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+	}
 	rows, err := s.read.QueryContext(ctx, `
 		SELECT r.alertname, r.team, array_agg(r.first_notification_id),
 		       array_agg((extract(epoch FROM r.received_at) * 1000000)::bigint)
@@ -361,25 +342,23 @@ func (s *Store) PageTimes(ctx context.Context, f CountFilter) ([]RulePageTimes, 
 		ORDER BY r.alertname, r.team`,
 		f.From, f.To, pq.Array(f.PagingReceivers), allTeams, teams, f.ignore())
 	if err != nil {
-		return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+		return failed(err)
 	}
 	defer rows.Close()
-	out := []RulePageTimes{}
 	var ids, ats numberArray
-	type page struct{ at, id int64 }
-	var group []page
+	var group []notifiedAt
 	for rows.Next() {
-		var r RulePageTimes
-		if err := rows.Scan(&r.Alertname, &r.Team, &ids, &ats); err != nil {
-			return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+		var alertname, team string
+		if err := rows.Scan(&alertname, &team, &ids, &ats); err != nil {
+			return failed(err)
 		}
 		group = group[:0]
 		if err := eachElem(ids, func(_ int, el []byte) error {
 			id, err := strconv.ParseInt(string(el), 10, 64)
-			group = append(group, page{id: id})
+			group = append(group, notifiedAt{id: id})
 			return err
 		}); err != nil {
-			return nil, fmt.Errorf("reading the pages of %s: %w", r.Alertname, err)
+			return fmt.Errorf("reading the pages of %s: %w", alertname, err)
 		}
 		if err := eachElem(ats, func(k int, el []byte) error {
 			if k >= len(group) {
@@ -389,37 +368,15 @@ func (s *Store) PageTimes(ctx context.Context, f CountFilter) ([]RulePageTimes, 
 			group[k].at = at
 			return err
 		}); err != nil {
-			return nil, fmt.Errorf("reading the pages of %s: %w", r.Alertname, err)
+			return fmt.Errorf("reading the pages of %s: %w", alertname, err)
 		}
-		// A notification carrying several episodes of the rule is one page (DISTINCT in Pages).
-		slices.SortFunc(group, func(a, b page) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
-		group = slices.Compact(group)
-		r.At = make([]int64, len(group))
-		for k, p := range group {
-			r.At[k] = p.at
-		}
-		out = append(out, r)
+		slices.SortFunc(group, func(a, b notifiedAt) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
+		fn(alertname, team, slices.Compact(group))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, classify(fmt.Errorf("listing page times from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
+		return failed(err)
 	}
-	return out, nil
-}
-
-// samePages orders the pages received at one instant, out[from:], by notification, rule and team,
-// and drops repeats of one notification and rule: the order and the rows SELECT DISTINCT gave.
-func samePages(out []review.Page, from int) []review.Page {
-	group := out[from:]
-	if len(group) < 2 {
-		return out
-	}
-	slices.SortFunc(group, func(a, b review.Page) int {
-		return cmp.Or(cmp.Compare(a.NotificationID, b.NotificationID), strings.Compare(a.Alertname, b.Alertname), strings.Compare(a.Team, b.Team))
-	})
-	group = slices.CompactFunc(group, func(a, b review.Page) bool {
-		return a.NotificationID == b.NotificationID && a.Alertname == b.Alertname && a.Team == b.Team
-	})
-	return out[:from+len(group)]
+	return nil
 }
 
 // WeeklyFires counts, per alert rule, the episodes that started between consecutive bounds: the
