@@ -27,7 +27,6 @@ type RuleCounts struct {
 	Flaps         int    // of those, flaps (see IsFlap)
 	Silenced      int    // of those, silenced in Alertmanager
 	FiringSeconds float64
-	Labels        map[string]string // of the latest episode
 	Annotations   map[string]string // of the latest episode
 	GeneratorURL  string            // of the latest episode
 }

@@ -102,7 +102,6 @@ type noisyRow struct {
 	SilenceURL     string              `json:"silence_url"`
 	EpisodesURL    string              `json:"episodes_url"`
 	RuleURL        string              `json:"rule_url"`
-	Labels         map[string]string   `json:"-"`
 }
 
 // FiringTime is FiringSeconds as a duration, for people.
@@ -142,7 +141,7 @@ func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []rulePag
 		if r, ok := byName[name]; ok {
 			return r
 		}
-		r := &noisyRow{Alertname: name, Team: team, Labels: map[string]string{"alertname": name}}
+		r := &noisyRow{Alertname: name, Team: team}
 		byName[name] = r
 		order = append(order, name)
 		return r
@@ -152,9 +151,6 @@ func (s *Server) noisyRows(sc scope, counts []review.RuleCounts, pages []rulePag
 		r.Fires, r.Flaps, r.FiringSeconds, r.SilencedShare = c.Fires, c.Flaps, c.FiringSeconds, c.SilencedShare()
 		r.GeneratorURL = safeURL(c.GeneratorURL)
 		r.Runbook = s.runbookOf(c.Annotations)
-		if c.Labels != nil {
-			r.Labels = c.Labels
-		}
 	}
 	for _, p := range pages {
 		r := row(p.Alertname, p.Team)

@@ -48,7 +48,6 @@ type ruleCountsRow struct {
 	Flaps         int     `db:"flaps"`
 	Silenced      int     `db:"silenced"`
 	FiringSeconds float64 `db:"firing_seconds"`
-	Labels        jsonMap `db:"labels"`
 	Annotations   jsonMap `db:"annotations"`
 	GeneratorURL  string  `db:"generator_url"`
 }
@@ -56,7 +55,7 @@ type ruleCountsRow struct {
 // RuleCounts returns, per alert rule, its fires, flaps and silenced fires among the episodes that
 // start in the window, and its firing time (the overlap of every episode with the window, open ones
 // until Now), in one statement. Rules that only ran into the window from before have zero fires.
-// The rule's team, labels and annotations are those of its latest episode. Sorted by alertname.
+// The rule's team and annotations are those of its latest episode. Sorted by alertname.
 //
 // A window with at least rollupMinDays whole UTC days reads them from the daily rollup (0073, 0096)
 // and only its partial days and the episodes running at its edges from episodes; a shorter one, or
@@ -93,7 +92,7 @@ func ruleCounts(rows []ruleCountsRow) []review.RuleCounts {
 	for i, r := range rows {
 		out[i] = review.RuleCounts{
 			Alertname: r.Alertname, Team: r.Team, Fires: r.Fires, Flaps: r.Flaps, Silenced: r.Silenced,
-			FiringSeconds: r.FiringSeconds, Labels: r.Labels, Annotations: r.Annotations, GeneratorURL: r.GeneratorURL,
+			FiringSeconds: r.FiringSeconds, Annotations: r.Annotations, GeneratorURL: r.GeneratorURL,
 		}
 	}
 	return out
@@ -177,7 +176,7 @@ func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time
 		    GROUP BY alertname
 		)
 		SELECT c.alertname, l.team, c.fires, coalesce(c.flaps, 0) AS flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
-		       l.labels, l.annotations, l.generator_url,
+		       l.annotations, l.generator_url,
 		       coalesce((SELECT flaps_exact AND flap_threshold = make_interval(secs => $6)
 		                        AND refire_window = make_interval(secs => $7)
 		                 FROM episode_day_settings), false) AS exact
@@ -194,7 +193,7 @@ func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time
 		        LIMIT 1)) AS starts_at
 		) latest
 		CROSS JOIN LATERAL (
-		    SELECT l.team, l.labels, l.annotations, l.generator_url
+		    SELECT l.team, l.annotations, l.generator_url
 		    FROM episodes l
 		    WHERE l.alertname = c.alertname AND l.starts_at = latest.starts_at
 		      AND ($3 OR l.team = ANY($4::text[]))
@@ -252,10 +251,10 @@ func (s *Store) ruleCountsRaw(ctx context.Context, f CountFilter) ([]ruleCountsR
 		    GROUP BY alertname
 		)
 		SELECT c.alertname, l.team, c.fires, c.flaps, c.silenced, c.firing_seconds::float8 AS firing_seconds,
-		       l.labels, l.annotations, l.generator_url
+		       l.annotations, l.generator_url
 		FROM counted c
 		CROSS JOIN LATERAL (
-		    SELECT l.team, l.labels, l.annotations, l.generator_url
+		    SELECT l.team, l.annotations, l.generator_url
 		    FROM episodes l
 		    WHERE l.alertname = c.alertname AND l.starts_at = c.latest_start
 		      AND ($3 OR l.team = ANY($4::text[]))

@@ -186,9 +186,6 @@ func TestRuleCountsMatchTheRawEpisodes(t *testing.T) {
 					teams, g.Alertname, g.Fires, g.Flaps, g.Silenced, g.FiringSeconds, g.Team,
 					w.Fires, flaps[g.Alertname], w.Silenced, w.FiringSeconds, w.Team)
 			}
-			if g.Labels["alertname"] != g.Alertname {
-				t.Errorf("%s: labels of the latest episode: %v", g.Alertname, g.Labels)
-			}
 		}
 		if flaps["DiskFull"]+flaps["HighLatency"]+flaps["ErrorBudgetBurn"]+flaps["Orphan"] == 0 && teams == nil {
 			t.Error("the random history has no flaps at all: the test proves nothing")
