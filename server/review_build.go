@@ -185,9 +185,10 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 		}
 	}
 	// Every part below is read at once (together); the sections are then put together in order.
+	// The noisy list's pages are the week's pages, read once for it and for the toil section.
 	today := s.today(sc.Loc)
 	var (
-		rows           []noisyRow
+		noisy          noisyInputs
 		pages          []review.Page
 		weekly         map[string][]int
 		normal         NormalSectionView
@@ -196,11 +197,7 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 		items, decided []store.ActionItem
 		changes        []store.Change
 	)
-	err := together(ctx,
-		func(ctx context.Context) (err error) {
-			rows, err = s.noisy(ctx, sc, teams, []string{w.String()})
-			return err
-		},
+	loads := append(s.noisyLoads(sc, teams, []string{w.String()}, &noisy, false),
 		func(ctx context.Context) (err error) {
 			pages, err = s.st(ctx).Pages(ctx, s.countFilter(sc, teams))
 			return err
@@ -221,9 +218,11 @@ func (s *Server) buildReview(ctx context.Context, sc scope) (weeklyReview, error
 			return err
 		},
 	)
-	if err != nil {
+	if err := together(ctx, loads...); err != nil {
 		return rv, err
 	}
+	noisy.pages = s.pagesByHours(sc.From, sc.To, pageTimesOf(pages))
+	rows := s.noisyFrom(ctx, sc, &noisy)
 	owned := func(team string) bool { return sc.Team == nil || team == *sc.Team }
 	rv.NoisyAlerts, rv.Unassigned = []noisyRow{}, []noisyRow{}
 	for _, r := range rows {

@@ -229,30 +229,66 @@ func weeksOverlapping(from, to time.Time, loc *time.Location) []string {
 // noisy loads the scored rows of a scope: one statement for counts, one for the pages' times, one
 // for verdicts, run at once.
 func (s *Server) noisy(ctx context.Context, sc scope, teams []string, weeks []string) ([]noisyRow, error) {
-	f := s.countFilter(sc, teams)
-	var counts []review.RuleCounts
-	var pages []rulePages
-	var verdicts map[string]store.Verdict
-	var amURL string
-	err := together(ctx,
-		func(ctx context.Context) (err error) { counts, err = s.st(ctx).RuleCounts(ctx, f); return err },
-		func(ctx context.Context) error {
-			times, err := s.st(ctx).PageTimes(ctx, f)
-			pages = s.pagesByHours(sc.From, sc.To, times)
-			return err
-		},
-		func(ctx context.Context) (err error) {
-			verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks)
-			return err
-		},
-		func(ctx context.Context) error { amURL = s.alertmanagerURL(ctx); return nil },
-	)
-	if err != nil {
+	var in noisyInputs
+	if err := together(ctx, s.noisyLoads(sc, teams, weeks, &in, true)...); err != nil {
 		return nil, err
 	}
-	rows := s.noisyRows(sc, counts, pages, verdicts, amURL)
+	return s.noisyFrom(ctx, sc, &in), nil
+}
+
+// noisyInputs are what the noisy list is made of.
+type noisyInputs struct {
+	counts   []review.RuleCounts
+	pages    []rulePages
+	verdicts map[string]store.Verdict
+	amURL    string
+}
+
+// noisyLoads are the loads that fill in, to run together with a page's other loads. Without
+// readPages the caller sets in.pages itself (the review, from the week's pages it reads anyway).
+func (s *Server) noisyLoads(sc scope, teams, weeks []string, in *noisyInputs, readPages bool) []func(context.Context) error {
+	f := s.countFilter(sc, teams)
+	loads := []func(context.Context) error{
+		func(ctx context.Context) (err error) { in.counts, err = s.st(ctx).RuleCounts(ctx, f); return err },
+		func(ctx context.Context) (err error) {
+			in.verdicts, err = s.st(ctx).LatestVerdicts(ctx, weeks)
+			return err
+		},
+		func(ctx context.Context) error { in.amURL = s.alertmanagerURL(ctx); return nil },
+	}
+	if readPages {
+		loads = append(loads, func(ctx context.Context) error {
+			times, err := s.st(ctx).PageTimes(ctx, f)
+			in.pages = s.pagesByHours(sc.From, sc.To, times)
+			return err
+		})
+	}
+	return loads
+}
+
+// noisyFrom scores the loaded rows and looks up their runbooks' checked statuses.
+func (s *Server) noisyFrom(ctx context.Context, sc scope, in *noisyInputs) []noisyRow {
+	rows := s.noisyRows(sc, in.counts, in.pages, in.verdicts, in.amURL)
 	s.fillRunbookStatuses(ctx, rows)
-	return rows, nil
+	return rows
+}
+
+// pageTimesOf groups pages (oldest first, as store.Pages lists them) by rule and team, as
+// store.PageTimes does.
+func pageTimesOf(pages []review.Page) []store.RulePageTimes {
+	idx := map[[2]string]int{}
+	var out []store.RulePageTimes
+	for _, p := range pages {
+		k := [2]string{p.Alertname, p.Team}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, store.RulePageTimes{Alertname: p.Alertname, Team: p.Team})
+		}
+		out[i].At = append(out[i].At, p.At.UnixMicro())
+	}
+	return out
 }
 
 // rulePages counts one rule's pages of one team by the hours class they landed in.
