@@ -371,17 +371,14 @@ func unixTime(sec float64) time.Time {
 	return time.Unix(int64(whole), int64(math.Round((sec-whole)*1e6))*1e3).UTC()
 }
 
-// readTx runs fn in a read-only transaction on the read pool with JIT off: the planner's estimates
-// for these range reads are pessimistic enough to JIT-compile them, which costs more than the read.
+// readTx runs fn's reads in one read-only transaction on the read pool (whose connections, like
+// every one of the store's, run without JIT: withoutJIT).
 func (s *Store) readTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.read.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return classify(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
-		return classify(fmt.Errorf("turning JIT off: %w", err))
-	}
 	if err := fn(tx); err != nil {
 		return classify(err)
 	}

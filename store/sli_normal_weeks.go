@@ -76,9 +76,6 @@ func (s *Store) NormalInputs(ctx context.Context, names []string, from, to time.
 		return nil, nil, nil, classify(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
-		return nil, nil, nil, classify(fmt.Errorf("turning JIT off: %w", err))
-	}
 	state = map[string]NormalState{}
 	rows, err := tx.QueryContext(ctx, `
 		SELECT l.name, l.id, coalesce(v.version, 0), l.collected_to
