@@ -89,8 +89,13 @@ func Staleness(r RunbookState, now time.Time, maxAge time.Duration) float64 {
 	if maxAge <= 0 {
 		maxAge = 90 * 24 * time.Hour
 	}
+	return staleness(r, now, maxAge, RunbookStatus(r, now, maxAge))
+}
+
+// staleness is Staleness for a maxAge above zero and r's status under it.
+func staleness(r RunbookState, now time.Time, maxAge time.Duration, status string) float64 {
 	s := max(now.Sub(r.LastTouched()).Hours()/maxAge.Hours(), 0)
-	switch RunbookStatus(r, now, maxAge) {
+	switch status {
 	case RunbookBroken, RunbookMissing:
 		return max(s, 1) + 1
 	}
@@ -135,7 +140,11 @@ func RankRunbooks(rs []RankedRunbook, now time.Time, maxAge time.Duration) []Ran
 	ranked := make([]RankedRunbook, len(rs))
 	for i, r := range rs {
 		r.Status = RunbookStatus(r.RunbookState, now, maxAge)
-		r.Staleness = Staleness(r.RunbookState, now, maxAge)
+		if maxAge > 0 {
+			r.Staleness = staleness(r.RunbookState, now, maxAge, r.Status) // the status just computed
+		} else {
+			r.Staleness = Staleness(r.RunbookState, now, maxAge)
+		}
 		r.Risk = RunbookRisk(r.Fires, r.Staleness)
 		ranked[i] = r
 	}

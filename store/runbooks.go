@@ -62,7 +62,7 @@ const runbookLinksSQL = `
 		    WHERE NOT (alertname = ANY($2::text[]))
 		    GROUP BY 1, 2
 		)
-		SELECT g.alertname, g.url, g.first_seen,
+		SELECT g.alertname, g.url, (extract(epoch FROM g.first_seen) * 1000000)::bigint AS first_seen_us,
 		       CASE WHEN g.live THEN true
 		            WHEN g.has_url OR NOT $5::boolean THEN false
 		            ELSE EXISTS (SELECT 1 FROM episodes e -- index only
@@ -77,10 +77,25 @@ const runbookLinksSQL = `
 // with an empty URL (and no other). Live is only meaningful on such a link, and only when live is
 // asked for: its rule is live or it fired in [q.From, q.To).
 func runbookLinks(ctx context.Context, db sqlx.QueryerContext, q RunbookQuery, live bool) ([]runbookLink, error) {
-	var links []runbookLink
-	err := sqlx.SelectContext(ctx, db, &links, runbookLinksSQL,
+	// Scanned by hand, the time as integer microseconds: every link of every alert, on each load
+	// of the Runbooks page and of the TV's runbooks panel for each team.
+	rows, err := db.QueryContext(ctx, runbookLinksSQL,
 		pq.Array(q.Annotations), pq.Array(nonNil(q.Ignore)), q.From, q.To, live)
 	if err != nil {
+		return nil, fmt.Errorf("reading runbook links from annotations: %w", err)
+	}
+	defer rows.Close()
+	var links []runbookLink
+	for rows.Next() {
+		var l runbookLink
+		var us int64
+		if err := rows.Scan(&l.Alertname, &l.URL, &us, &l.Live); err != nil {
+			return nil, fmt.Errorf("reading runbook links from annotations: %w", err)
+		}
+		l.FirstSeen = time.UnixMicro(us).UTC()
+		links = append(links, l)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading runbook links from annotations: %w", err)
 	}
 	return links, nil
@@ -230,11 +245,17 @@ func (s *Store) Runbooks(ctx context.Context, q RunbookQuery) ([]review.RankedRu
 		r.Alerts = append(r.Alerts, l.Alertname)
 		r.Fires += fires[l.Alertname]
 	}
-	for _, r := range byURL {
+	urls := make([]string, 0, len(byURL))
+	for u := range byURL {
+		urls = append(urls, u)
+	}
+	sort.Strings(urls)
+	out = make([]review.RankedRunbook, 0, len(urls)+len(missing))
+	for _, u := range urls {
+		r := byURL[u]
 		sort.Strings(r.Alerts)
 		out = append(out, *r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
 	return append(out, missing...), nil
 }
 
