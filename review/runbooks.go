@@ -1,9 +1,10 @@
 package review
 
 import (
+	"cmp"
 	"math"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,8 +89,13 @@ func Staleness(r RunbookState, now time.Time, maxAge time.Duration) float64 {
 	if maxAge <= 0 {
 		maxAge = 90 * 24 * time.Hour
 	}
+	return staleness(r, now, maxAge, RunbookStatus(r, now, maxAge))
+}
+
+// staleness is Staleness for a maxAge above zero and r's status under it.
+func staleness(r RunbookState, now time.Time, maxAge time.Duration, status string) float64 {
 	s := max(now.Sub(r.LastTouched()).Hours()/maxAge.Hours(), 0)
-	switch RunbookStatus(r, now, maxAge) {
+	switch status {
 	case RunbookBroken, RunbookMissing:
 		return max(s, 1) + 1
 	}
@@ -131,29 +137,43 @@ type RankedRunbook struct {
 // RankRunbooks computes each runbook's status, staleness and risk and sorts them by risk,
 // highest first; ties go to the worse status, then the staler one, then by URL and alert.
 func RankRunbooks(rs []RankedRunbook, now time.Time, maxAge time.Duration) []RankedRunbook {
-	out := make([]RankedRunbook, len(rs))
+	ranked := make([]RankedRunbook, len(rs))
 	for i, r := range rs {
 		r.Status = RunbookStatus(r.RunbookState, now, maxAge)
-		r.Staleness = Staleness(r.RunbookState, now, maxAge)
+		if maxAge > 0 {
+			r.Staleness = staleness(r.RunbookState, now, maxAge, r.Status) // the status just computed
+		} else {
+			r.Staleness = Staleness(r.RunbookState, now, maxAge)
+		}
 		r.Risk = RunbookRisk(r.Fires, r.Staleness)
-		out[i] = r
+		ranked[i] = r
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	// Sorted by index, compared in place: a runbook is some 200 bytes, and sorting the values
+	// moved and copied them (with write barriers) a few hundred thousand times for 2,000 runbooks.
+	order := make([]int, len(ranked))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		a, b := &ranked[i], &ranked[j]
 		if a.Risk != b.Risk {
-			return a.Risk > b.Risk
+			return cmp.Compare(b.Risk, a.Risk)
 		}
 		if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
-			return ra < rb
+			return cmp.Compare(ra, rb)
 		}
 		if a.Staleness != b.Staleness {
-			return a.Staleness > b.Staleness
+			return cmp.Compare(b.Staleness, a.Staleness)
 		}
 		if a.URL != b.URL {
-			return a.URL < b.URL
+			return strings.Compare(a.URL, b.URL)
 		}
-		return strings.Join(a.Alerts, ",") < strings.Join(b.Alerts, ",")
+		return strings.Compare(strings.Join(a.Alerts, ","), strings.Join(b.Alerts, ","))
 	})
+	out := make([]RankedRunbook, len(ranked))
+	for k, i := range order {
+		out[k] = ranked[i]
+	}
 	return out
 }
 

@@ -24,12 +24,17 @@ const (
 	csrfHeader = "X-CSRF-Token"
 )
 
-// session reads the browser session (minting one for pages) and fills the CSRF local.
+// session reads the browser session (minting one for pages) and fills the CSRF local. A TV
+// panel's fragment, polled every 10 s by every screen, neither mints a session nor carries a
+// token: it has no form, and the TV page it is polled from has set the session already.
 func (s *Server) session(c *fiber.Ctx, p *principal, path string) {
 	id := c.Cookies(sessionCookie)
 	if validSessionID(id) {
 		p.session = string([]byte(id))
-	} else if !isPublicPath(path) && !isAPIPath(path) {
+		if isTVPanelPath(path) {
+			return
+		}
+	} else if !isPublicPath(path) && !isAPIPath(path) && !isTVPanelPath(path) {
 		// A new visitor: mint a session, so the page can carry a CSRF token for its forms.
 		// Pages only: health checks and scrapers need no cookie.
 		id = newSecret(32)

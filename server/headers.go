@@ -54,6 +54,9 @@ func normPath(c *fiber.Ctx) string {
 
 func isTVPath(p string) bool { return p == "/tv" || strings.HasPrefix(p, "/tv/") }
 
+// isTVPanelPath is a TV panel's fragment (tvPanelShow).
+func isTVPanelPath(p string) bool { return strings.HasPrefix(p, "/tv/panel/") }
+
 func isAPIPath(p string) bool { return strings.HasPrefix(p, "/api/") }
 
 // webhookPath keeps its own bearer token (webhook.token) and is outside sessions and CSRF.

@@ -84,7 +84,15 @@ func (s *Server) judgeOne(ctx context.Context, x config.SLI, at time.Time) (sliN
 // those at once, so since is the same whichever page asks, and an SLI is read further back only
 // while its run may go further back.
 func (s *Server) judgeSeries(ctx context.Context, slis []config.SLI, series map[string]*store.SLISeries, at time.Time, read time.Duration) ([]sliNow, error) {
-	states, err := s.st(ctx).SLIStates(ctx)
+	var only []string // nil: every SLI's state, one read of them all
+	if len(slis) < len(s.cfg.SLIs) {
+		// A team's SLIs (its /normal, its TV's panel every 10 s): theirs alone.
+		only = make([]string, len(slis))
+		for i, x := range slis {
+			only[i] = x.Name
+		}
+	}
+	states, err := s.st(ctx).SLIStates(ctx, only)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,14 +22,26 @@ const tvRefresh = 10 * time.Second
 // tvCookie holds a TV link's token after its first visit (HttpOnly): the URL then loses it.
 const tvCookie = "opsreview_tv"
 
-// tvBoard is the TV's state: its panels and the cache of their fragments.
+// tvBoard is the TV's state: its panels, the cache of their fragments, and the last answer sent
+// for each (panel, team).
 type tvBoard struct {
 	panels map[string]tvPanel
 	cache  *tvCache
+
+	mu   sync.Mutex
+	sent map[tvKey]tvSent
+}
+
+// tvSent is a panel's answer as rendered for its view: the next request whose view is the same
+// (every screen polling it until its fragment is refreshed) is sent these bytes again rather than
+// rendering the same template once per screen. Bounded as the cache is: panels × (teams + 2).
+type tvSent struct {
+	view TVPanelView
+	body []byte
 }
 
 func newTVBoard(panels []tvPanel, now func() time.Time) *tvBoard {
-	b := &tvBoard{panels: map[string]tvPanel{}, cache: newTVCache(tvRefresh, now)}
+	b := &tvBoard{panels: map[string]tvPanel{}, cache: newTVCache(tvRefresh, now), sent: map[tvKey]tvSent{}}
 	for _, p := range panels {
 		b.panels[p.Name] = p
 	}
@@ -107,7 +120,21 @@ func (s *Server) tvPanelShow(c *fiber.Ctx) error {
 	if v.NoData {
 		status = fiber.StatusServiceUnavailable
 	}
-	return s.tvFragment(c, status, "tv-panel", v)
+	key := tvKey{panel.Name, q.TeamName}
+	s.tv.mu.Lock()
+	last, ok := s.tv.sent[key]
+	s.tv.mu.Unlock()
+	if !ok || last.view != v {
+		b, err := s.render.block("tv", "tv-panel", v)
+		if err != nil {
+			return err
+		}
+		last = tvSent{view: v, body: b}
+		s.tv.mu.Lock()
+		s.tv.sent[key] = last
+		s.tv.mu.Unlock()
+	}
+	return s.tvSend(c, status, last.body)
 }
 
 func (s *Server) tvFragment(c *fiber.Ctx, status int, block string, data any) error {
@@ -115,6 +142,11 @@ func (s *Server) tvFragment(c *fiber.Ctx, status int, block string, data any) er
 	if err != nil {
 		return err
 	}
+	return s.tvSend(c, status, b)
+}
+
+// tvSend answers with a rendered fragment, which neither it nor anything after may change.
+func (s *Server) tvSend(c *fiber.Ctx, status int, b []byte) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(status).Send(b)

@@ -337,3 +337,45 @@ func TestTVWeekPanels(t *testing.T) {
 		t.Errorf("the TV with the new panels: %d %s", r.status, r.body)
 	}
 }
+
+// TestTVPanelFragmentSentAgainUntilRefreshed: screens polling a panel within its refresh get the
+// same fragment, and the first poll after a refresh gets the new one; a fragment's poll mints no
+// session (the TV page does), the page itself does.
+func TestTVPanelFragmentSentAgainUntilRefreshed(t *testing.T) {
+	ts := tvServer(t, "")
+	ctx := context.Background()
+	fire := func(fp uint64, name string) {
+		t.Helper()
+		a := review.AlertReport{Fingerprint: fp, Labels: map[string]string{"alertname": name, "severity": "critical"},
+			StartsAt: ts.now.Add(-time.Hour), ObservedAt: ts.now, Road: review.RoadWebhook, Team: "payments"}
+		if _, err := ts.store.IngestNotification(ctx, store.Notification{Receiver: "pager", GroupKey: "g", Status: "firing",
+			ReceivedAt: ts.now, Alerts: []review.AlertReport{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fire(1, "DiskFull")
+	first := ts.send(t, getReq("/tv/panel/firing?team=payments"))
+	if first.status != 200 || !strings.Contains(first.body, "DiskFull") || !strings.Contains(first.body, "updated 20:00:00") {
+		t.Fatalf("first poll: %d %s", first.status, first.body)
+	}
+	if c := first.header.Get("Set-Cookie"); c != "" {
+		t.Errorf("a panel's poll set a cookie: %s", c)
+	}
+	fire(2, "NodeDown")
+	ts.setNow(ts.now.Add(tvRefresh / 2))
+	if again := ts.send(t, getReq("/tv/panel/firing?team=payments")); again.body != first.body {
+		t.Errorf("within the refresh: %s, want the first fragment again", again.body)
+	}
+	// After the refresh interval the poll that starts the reload still gets the old fragment; once
+	// the reload is done, the next gets the new data and the new time.
+	ts.setNow(ts.now.Add(tvRefresh))
+	ts.send(t, getReq("/tv/panel/firing?team=payments"))
+	ts.tv.cache.wait()
+	next := ts.send(t, getReq("/tv/panel/firing?team=payments"))
+	if !strings.Contains(next.body, "NodeDown") || !strings.Contains(next.body, "updated 20:00:15") {
+		t.Errorf("after the refresh: %d %s", next.status, next.body)
+	}
+	if page := ts.send(t, getReq("/tv?team=payments")); !strings.Contains(page.header.Get("Set-Cookie"), sessionCookie+"=") {
+		t.Errorf("the TV page minted no session: %v", page.header)
+	}
+}

@@ -3,8 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -193,4 +198,160 @@ func TestRunbookAgendaRows(t *testing.T) {
 	if agenda[1].Alerts[0] != "NoBook" || agenda[1].Status != review.RunbookMissing || agenda[1].Fires != 1 {
 		t.Errorf("second = %+v", agenda[1])
 	}
+}
+
+// TestRunbooksMissingWhenRuleGone: an alert without a runbook is missing while its rule is live,
+// or, once the rule is gone, while it still fired in the window; an alert with a runbook in one
+// of its annotation sets is never missing, even when its recent episodes carry none.
+func TestRunbooksMissingWhenRuleGone(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	now := t0
+	addRule(t, s, "GoneFired", map[string]string{"summary": "x"}, now.Add(-90*day))
+	addRule(t, s, "GoneQuiet", map[string]string{"summary": "x"}, now.Add(-90*day))
+	addRule(t, s, "LiveQuiet", map[string]string{"summary": "x"}, now.Add(-90*day))
+	if _, err := s.DB().Exec(`UPDATE alert_rules SET gone_at = $1 WHERE alertname IN ('GoneFired', 'GoneQuiet')`, now.Add(-day)); err != nil {
+		t.Fatal(err)
+	}
+	fire(t, s, 1, "GoneFired", "", map[string]string{"summary": "x"}, now.Add(-2*day))
+	fire(t, s, 2, "GoneQuiet", "", map[string]string{"summary": "x"}, now.Add(-60*day))
+	fire(t, s, 3, "LostBook", "", map[string]string{"runbook_url": "https://wiki/lost"}, now.Add(-60*day))
+	fire(t, s, 3, "LostBook", "", map[string]string{"summary": "no link any more"}, now.Add(-2*day))
+
+	got, err := s.Runbooks(ctx, RunbookQuery{Annotations: []string{"runbook_url"}, From: now.Add(-review.RiskWindow), To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing, urls []string
+	for _, r := range got {
+		if r.URL == "" {
+			missing = append(missing, r.Alerts[0])
+		} else {
+			urls = append(urls, r.URL)
+		}
+	}
+	if strings.Join(missing, ",") != "GoneFired,LiveQuiet" {
+		t.Errorf("missing = %v, want GoneFired (gone, fired in the window) and LiveQuiet (live rule)", missing)
+	}
+	if strings.Join(urls, ",") != "https://wiki/lost" {
+		t.Errorf("runbooks = %v, want LostBook's", urls)
+	}
+}
+
+// replacedRunbookLinks is the live-links statement runbookLinks replaced (a probe of the episodes
+// per annotation set), kept as the reference its answers are compared with.
+const replacedRunbookLinks = `
+	WITH names AS (
+	    SELECT unnest($1::text[]) AS name
+	), links AS (
+	    SELECT r.alertname, nullif(btrim(r.annotations ->> n.name), '') AS url,
+	           r.first_seen AS seen, r.gone_at IS NULL AS live
+	    FROM alert_rules r
+	    CROSS JOIN names n
+	    UNION ALL
+	    SELECT s.alertname, nullif(btrim(s.annotations ->> n.name), '') AS url,
+	           min(s.first_start) AS seen,
+	           bool_or(EXISTS (SELECT 1 FROM episodes e
+	                           WHERE e.alertname = s.alertname AND e.starts_at >= $3 AND e.starts_at < $4
+	                             AND e.annotations = s.annotations)) AS live
+	    FROM alert_annotation_sets s
+	    CROSS JOIN names n
+	    GROUP BY 1, 2
+	)
+	SELECT alertname, coalesce(url, '') AS url, min(seen) AS first_seen, bool_or(live) AS live
+	FROM links
+	WHERE NOT (alertname = ANY($2::text[]))
+	GROUP BY 1, 2
+	ORDER BY 1, 2`
+
+// TestRunbookLinksMatchEveryEpisodeProbed compares runbookLinks, which probes the episodes once
+// per alert without any URL whose rule is not live, with the statement it replaced, which probed
+// once per annotation set, on random rules and episodes: the same links, first seen at the same
+// time, and the same liveness for every link without a URL that is kept.
+func TestRunbookLinksMatchEveryEpisodeProbed(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	now := t0
+	rng := rand.New(rand.NewPCG(6, 6))
+	anns := []map[string]string{
+		nil,
+		{"summary": "a"},
+		{"summary": "b"},
+		{"runbook_url": "https://wiki/a"},
+		{"runbook_url": "https://wiki/b", "summary": "b"},
+		{"runbook_url": "  "},
+		{"playbook": "https://wiki/a"},
+		{"playbook": "https://wiki/p", "runbook_url": ""},
+	}
+	fp := uint64(0)
+	for i := range 60 {
+		name := fmt.Sprintf("Alert%02d", i)
+		if rng.IntN(3) > 0 {
+			addRule(t, s, name, anns[rng.IntN(len(anns))], now.Add(-time.Duration(rng.IntN(200))*day))
+			if rng.IntN(2) == 0 {
+				if _, err := s.DB().Exec(`UPDATE alert_rules SET gone_at = $1 WHERE alertname = $2`, now.Add(-day), name); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for range rng.IntN(4) {
+			fp++
+			start := now.Add(-time.Duration(rng.IntN(60*24)) * time.Hour)
+			fire(t, s, fp, name, "", anns[rng.IntN(len(anns))], start)
+		}
+	}
+	for _, q := range []RunbookQuery{
+		{Annotations: []string{"runbook_url"}, From: now.Add(-review.RiskWindow), To: now},
+		{Annotations: []string{"runbook_url", "playbook"}, Ignore: []string{"Alert03", "Alert07"}, From: now.Add(-7 * day), To: now},
+	} {
+		got, err := runbookLinks(ctx, s.read, q, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref []runbookLink
+		if err := s.read.SelectContext(ctx, &ref, replacedRunbookLinks,
+			pq.Array(q.Annotations), pq.Array(nonNil(q.Ignore)), q.From, q.To); err != nil {
+			t.Fatal(err)
+		}
+		// The replaced statement's caller dropped the link without a URL of an alert that has one,
+		// and read liveness only from links without a URL.
+		hasURL := map[string]bool{}
+		for _, l := range ref {
+			hasURL[l.Alertname] = hasURL[l.Alertname] || l.URL != ""
+		}
+		var want []string
+		for _, l := range ref {
+			if l.URL == "" && hasURL[l.Alertname] {
+				continue
+			}
+			want = append(want, linkText(l))
+		}
+		var have []string
+		for _, l := range got {
+			have = append(have, linkText(l))
+		}
+		if strings.Join(have, "\n") != strings.Join(want, "\n") {
+			t.Errorf("annotations %v from %s: links\n%s\nwant\n%s", q.Annotations, q.From.Format(time.DateOnly),
+				strings.Join(have, "\n"), strings.Join(want, "\n"))
+		}
+		var live int
+		for _, l := range got {
+			if l.URL == "" && l.Live {
+				live++
+			}
+		}
+		if live == 0 || live == len(got) {
+			t.Errorf("%d of %d links are live without a URL: the data does not tell probing from not probing", live, len(got))
+		}
+	}
+}
+
+func linkText(l runbookLink) string {
+	live := ""
+	if l.URL == "" {
+		live = fmt.Sprintf(" live=%v", l.Live)
+	}
+	return fmt.Sprintf("%s %q %s%s", l.Alertname, l.URL, l.FirstSeen.UTC().Format(time.RFC3339), live)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
 )
@@ -149,11 +150,13 @@ func (s *Store) SetSLIError(ctx context.Context, id int64, at time.Time, msg str
 	return nil
 }
 
-// SLIStates returns the collection state of every stored SLI, by name.
-func (s *Store) SLIStates(ctx context.Context) (map[string]SLIState, error) {
+// SLIStates returns the collection state of the stored SLIs named, by name; every stored SLI's
+// when names is nil.
+func (s *Store) SLIStates(ctx context.Context, names []string) (map[string]SLIState, error) {
 	var rows []SLIState
 	if err := s.read.SelectContext(ctx, &rows, `
-		SELECT name, collected_to, last_error, last_error_at FROM slis`); err != nil {
+		SELECT name, collected_to, last_error, last_error_at FROM slis
+		WHERE $1::text[] IS NULL OR name = ANY($1::text[])`, pq.Array(names)); err != nil {
 		return nil, classify(fmt.Errorf("reading SLI states: %w", err))
 	}
 	out := make(map[string]SLIState, len(rows))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,5 +252,40 @@ func TestEachFloat(t *testing.T) {
 	}
 	if err := eachFloat([]byte("1,2"), func(int, float64, bool) {}); err == nil {
 		t.Error("no error for a non-array")
+	}
+}
+
+// TestSLIStatesOfSomeOrAll: the states of the SLIs named (a team's), or of every SLI for nil.
+func TestSLIStatesOfSomeOrAll(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	job := BaselineJob{Loc: time.UTC, Spec: review.NewBaselineSpec(4, 0.1, 0.9)}
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := s.EnsureSLI(ctx, SLIDef{Name: name, Source: "prom", Query: "q", Step: 5 * time.Minute}, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(m map[string]SLIState) string {
+		var out []string
+		for n, st := range m {
+			if st.Name != n {
+				t.Errorf("state of %q is %q's", n, st.Name)
+			}
+			out = append(out, n)
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		only []string
+		want string
+	}{{nil, "a,b,c"}, {[]string{"c", "a", "nope"}, "a,c"}, {[]string{}, ""}} {
+		got, err := s.SLIStates(ctx, c.only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names(got) != c.want {
+			t.Errorf("SLIStates(%q) = %s, want %s", c.only, names(got), c.want)
+		}
 	}
 }
