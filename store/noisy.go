@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/opsreview/opsreview/review"
@@ -117,12 +116,10 @@ func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time
 	// down to the latest start among the episodes running at From, with the raw statement's
 	// conditions; then a look-up of that start (the highest id among equal starts), so it is the
 	// same episode.
-	//
-	// JIT off (readTx): at year scale the planner's estimates of the edge probes (~50,000 rows each
-	// where a few hundred come) put the statement over jit_above_cost, and compiling it cost more
-	// than running it (the TV's noisiest panel: 9 ms at month scale, 45-77 ms at year scale).
-	err = s.readTx(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &got, `
+	// (The store's connections run without JIT, sessionSettings: at year scale the planner's
+	// estimates of the edge probes, ~50,000 rows each where a few hundred come, put this statement
+	// over jit_above_cost, and compiling it cost far more than running it.)
+	err = s.read.SelectContext(ctx, &got, `
 		WITH at_from AS MATERIALIZED (
 		    -- Episodes running at From and at d2, every team's (found in episodes_span; filtered by
 		    -- team after, lest a team's whole history be read through the team index instead).
@@ -208,9 +205,8 @@ func (s *Store) ruleCountsRollup(ctx context.Context, f CountFilter, d1, d2 time
 		    LIMIT 1
 		) l
 		ORDER BY c.alertname`,
-			f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now, d1, d2,
-			d1.Format(time.DateOnly), d2.Format(time.DateOnly))
-	})
+		f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now, d1, d2,
+		d1.Format(time.DateOnly), d2.Format(time.DateOnly))
 	if err != nil {
 		return nil, false, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
 	}
@@ -231,9 +227,7 @@ func (s *Store) ruleCountsRaw(ctx context.Context, f CountFilter) ([]ruleCountsR
 	// those that start in it count, those carried into it (found by episodes_span) add firing time.
 	// A flap is short, or starts within RefireWindow of the previous episode's end (gap_before, kept
 	// by triggers). The latest episode of each rule is then one index look-up per rule.
-	// JIT off (readTx), as for the rollup's statement: a long window's estimates cross the threshold.
-	err := s.readTx(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `
+	err := s.read.SelectContext(ctx, &rows, `
 		WITH w AS (
 		    SELECT e.alertname, e.starts_at, e.ends_at, true AS started, e.silenced,
 		           (e.ends_at IS NOT NULL AND e.ends_at - e.starts_at < make_interval(secs => $6))
@@ -272,8 +266,7 @@ func (s *Store) ruleCountsRaw(ctx context.Context, f CountFilter) ([]ruleCountsR
 		    LIMIT 1
 		) l
 		ORDER BY c.alertname`,
-			f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now)
-	})
+		f.From, f.To, allTeams, teams, f.ignore(), f.FlapThreshold.Seconds(), f.RefireWindow.Seconds(), f.Now)
 	if err != nil {
 		return nil, classify(fmt.Errorf("counting alert rules from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
 	}
