@@ -372,7 +372,7 @@ func unixTime(sec float64) time.Time {
 }
 
 // readTx runs fn's reads in one read-only transaction on the read pool (whose connections, like
-// every one of the store's, run without JIT: sessionSettings).
+// every one of the store's, start without JIT: sessionSettings).
 func (s *Store) readTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.read.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

@@ -67,11 +67,23 @@ func Open(ctx context.Context, url, readURL string) (*Store, error) {
 }
 
 func connect(ctx context.Context, dsn string, size int) (*sqlx.DB, error) {
-	c, err := pq.NewConnector(dsn)
+	cfg, err := pq.NewConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", hidePassword(err, dsn))
 	}
-	db := sqlx.NewDb(sql.OpenDB(withSettings{c}), "postgres")
+	if cfg.Runtime == nil {
+		cfg.Runtime = map[string]string{}
+	}
+	for k, v := range sessionSettings {
+		if _, set := cfg.Runtime[k]; !set {
+			cfg.Runtime[k] = v
+		}
+	}
+	c, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", hidePassword(err, dsn))
+	}
+	db := sqlx.NewDb(sql.OpenDB(c), "postgres")
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size / 2)
 	db.SetConnMaxLifetime(30 * time.Minute)
@@ -84,36 +96,17 @@ func connect(ctx context.Context, dsn string, size int) (*sqlx.DB, error) {
 	return db, nil
 }
 
-// sessionSettings is what every connection of the store runs with:
+// sessionSettings are what every connection of the store starts with (sent with the connection's
+// start-up, no statement; a setting the database URL gives itself wins):
 //
 //   - JIT compilation off. Every statement of opsreview reads or writes a bounded index range, but
-//     over a year of history the planner's estimates of some (the noisy list's edge probes) cross
-//     jit_above_cost, and compiling the statement then costs far more than running it: the TV's
-//     noisiest panel at year scale took 0.9-1 s with JIT and 14-17 ms without.
+//     over a year of history the planner's estimates of some (the noisy list's edge probes, the
+//     runbooks' links) cross jit_above_cost, and compiling the statement then costs far more than
+//     running it: the TV's noisiest panel at year scale took 0.9-1 s with JIT, 14-17 ms without.
 //   - work_mem 32 MB. The long windows' aggregates (90 days of every team's pages grouped by rule,
-//     110,000 rows at month scale) sort a few MB; with the default 4 MB they sorted on disk, the
-//     sort half of the statement's time. Postgres takes it per sort only as needed.
-const sessionSettings = `SET jit = off; SET work_mem = '32MB'`
-
-// withSettings opens connections that run sessionSettings first.
-type withSettings struct{ driver.Connector }
-
-func (c withSettings) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ex, ok := conn.(driver.ExecerContext)
-	if !ok {
-		conn.Close()
-		return nil, errors.New("setting up the connection: the driver cannot run a statement")
-	}
-	if _, err := ex.ExecContext(ctx, sessionSettings, nil); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("setting up the connection: %w", err)
-	}
-	return conn, nil
-}
+//     110,000 rows at month scale) sort a few MB; with the default 4 MB they sorted on disk.
+//     Postgres takes it per sort only as needed.
+var sessionSettings = map[string]string{"jit": "off", "work_mem": "32MB"}
 
 // dsnPasswords finds the password of a database URL (user:password@) or of a key=value
 // connection string (password=…), also when the rest does not parse.
