@@ -333,7 +333,7 @@ func (s *Store) pageGroups(ctx context.Context, f CountFilter, fn func(alertname
 		return classify(fmt.Errorf("listing pages from %s to %s: %w", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), err))
 	}
 	rows, err := s.read.QueryContext(ctx, `
-		SELECT r.alertname, r.team, array_agg(r.first_notification_id),
+		SELECT coalesce(r.alertname, ''), coalesce(r.team, ''), array_agg(r.first_notification_id),
 		       array_agg((extract(epoch FROM r.received_at) * 1000000)::bigint)
 		FROM receiver_episodes r
 		WHERE r.received_at >= $1 AND r.received_at < $2
